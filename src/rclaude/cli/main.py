@@ -1,0 +1,113 @@
+"""Entry points for ``rclaude`` and ``spot-deployer``.
+
+Each room registers its commands from its own module (``register(app)``); adding a
+room is one line in ``COMMAND_MODULES``. Library errors (``RclaudeError``) are mapped
+to exit codes here and printed without a traceback unless ``--debug``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import typer
+
+COMMAND_MODULES = (
+    "rclaude.cli.tasks",
+    "rclaude.cli.config_cmd",
+    "rclaude.cli.workers",
+)
+
+
+def _state() -> dict:
+    return _STATE
+
+
+_STATE: dict = {"debug": False, "json": False}
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="rclaude",
+        help="Run commands and coding-agent tasks on cloud compute, with live output.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    @app.callback()
+    def _root(
+        debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    ) -> None:
+        _STATE["debug"] = debug or bool(os.environ.get("RCLAUDE_DEBUG"))
+
+    @app.command()
+    def version() -> None:
+        """Print the rclaude version."""
+        from rclaude import __version__
+
+        typer.echo(f"rclaude {__version__}")
+
+    for name in COMMAND_MODULES:
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # a room not built yet
+                continue
+            raise
+        mod.register(app)
+    return app
+
+
+def run_app(app: typer.Typer, prog: str) -> int:
+    from rclaude.errors import RclaudeError
+
+    try:
+        app(prog_name=prog, standalone_mode=False)
+        return 0
+    except RclaudeError as exc:
+        if _STATE["debug"]:
+            import traceback
+
+            traceback.print_exc()
+        from rclaude.cli.render import print_error
+
+        print_error(exc)
+        return exc.exit_code
+    except SystemExit as exc:  # typer.Exit / sys.exit inside commands
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI boundary
+        import click
+
+        if isinstance(exc, click.exceptions.Abort):
+            return 130
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return 64 if isinstance(exc, click.UsageError) else exc.exit_code
+        if isinstance(exc, click.exceptions.Exit):
+            return exc.exit_code
+        if _STATE["debug"]:
+            raise
+        print(f"internal error: {exc!r} (run with --debug for the traceback)", file=sys.stderr)
+        return 70
+
+
+def main() -> None:
+    sys.exit(run_app(build_app(), "rclaude"))
+
+
+def spot_deployer_main() -> None:
+    try:
+        from rclaude.cli.deploy import build_deploy_app
+    except ModuleNotFoundError:
+        print("spot-deployer: deploy any project to AWS spot instances (not built yet)")
+        sys.exit(0)
+    sys.exit(run_app(build_deploy_app(), "spot-deployer"))
+
+
+if __name__ == "__main__":
+    main()

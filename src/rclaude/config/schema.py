@@ -1,0 +1,201 @@
+"""The strict schema of ``config.yaml`` / ``.rclaude.yaml``.
+
+Keys are accepted in camelCase (as the seed documents write them) or snake_case.
+Unknown keys are errors (``extra="forbid"``); the loader turns pydantic's errors into
+``ConfigError`` with file, line and the closest valid key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+PROVIDERS = ("local", "codespace", "aws", "fly")
+AWS_MODES = ("ec2", "ecs", "shared", "fargate")
+#: Legacy backend names and the provider/mode they became.
+LEGACY_BACKENDS = {
+    "ec2": ("aws", "ec2"),
+    "ecs-ec2": ("aws", "ecs"),
+    "ec2-shared": ("aws", "shared"),
+}
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        validate_assignment=True,
+    )
+
+
+class Ec2Settings(Section):
+    instance_type: str = "t3.medium"
+    #: Tried in order after ``instance_type`` on capacity errors.
+    fallback_instance_types: list[str] = Field(default_factory=list)
+    spot_instance: bool = True
+    spot_max_price: float | None = None
+    ami: str = "auto"
+    subnet_ids: list[str] = Field(default_factory=list)
+    security_group_ids: list[str] = Field(default_factory=list)
+    instance_profile: str | None = None
+    root_volume_gb: int = 30
+
+
+class EcsSettings(Section):
+    cluster_name: str = "remote-claude"
+    instance_type: str = "t3.medium"
+    task_definition: str = "rclaude-worker"
+    cpu: int = 1024
+    memory: int = 2048
+
+
+class SharedSettings(Section):
+    instance_type: str = "t3.large"
+    max_tasks_per_instance: int = Field(10, ge=1, le=256)
+
+
+class FargateSettings(Section):
+    cluster_name: str = "remote-claude"
+    task_definition: str = "rclaude-worker"
+    cpu: int = 1024
+    memory: int = 2048
+    spot: bool = True
+    subnet_ids: list[str] = Field(default_factory=list)
+    security_group_ids: list[str] = Field(default_factory=list)
+    assign_public_ip: bool = False
+
+
+class AwsSettings(Section):
+    mode: Literal["ec2", "ecs", "shared", "fargate"] = "ec2"
+    region: str = "us-east-1"
+    profile: str | None = None
+    #: For S3/SQS-compatible endpoints and tests (a moto server); None = AWS itself.
+    endpoint_url: str | None = None
+    deployment: str = "default"
+    ec2: Ec2Settings = Field(default_factory=Ec2Settings)
+    ecs: EcsSettings = Field(default_factory=EcsSettings)
+    shared: SharedSettings = Field(default_factory=SharedSettings)
+    fargate: FargateSettings = Field(default_factory=FargateSettings)
+
+
+class FlySettings(Section):
+    app: str | None = None
+    region: str = "iad"
+    image: str = "ghcr.io/rclaude/worker:latest"
+    guest: str = "shared-cpu-1x"
+    memory_mb: int = 1024
+    api_url: str = "https://api.machines.dev"
+
+
+class CodespaceSettings(Section):
+    repo: str | None = None
+    branch: str | None = None
+    machine: str = "basicLinux32gb"
+    idle_timeout_minutes: int = 30
+    api_url: str = "https://api.github.com"
+
+
+class SqsSettings(Section):
+    queue_name: str = "rclaude-tasks"
+    queue_url: str | None = None
+    dead_letter_queue_name: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    wait_seconds: int = Field(20, ge=0, le=20)
+
+
+class S3Settings(Section):
+    bucket: str | None = None
+    prefix: str = "rclaude/"
+    region: str | None = None
+    endpoint_url: str | None = None
+
+
+class RedisSettings(Section):
+    url: str = "redis://127.0.0.1:6379/0"
+    #: Max entries kept per output stream (XADD MAXLEN ~); 0 = unbounded.
+    max_len: int = 0
+    #: Seconds a finished task's streams are kept; 0 = forever.
+    retention_seconds: int = 7 * 24 * 3600
+    buffer_bytes: int = 64 * 1024 * 1024
+
+
+class TaskDefaults(Section):
+    timeout: float | None = None
+    max_attempts: int = Field(3, ge=1, le=100)
+    visibility_timeout: float = Field(30.0, gt=0)
+    pty: bool = True
+    kill_grace: float = Field(5.0, ge=0)
+
+
+class WorkerSettings(Section):
+    idle_timeout: float = Field(60.0, ge=0)
+    concurrency: int = Field(1, ge=1, le=256)
+    drain_timeout: float = Field(30.0, ge=0)
+    heartbeat_interval: float | None = None
+
+
+class OrchestratorSettings(Section):
+    min_workers: int = Field(0, ge=0)
+    max_workers: int = Field(4, ge=0)
+    messages_per_worker: int = Field(1, ge=1)
+    activation_threshold: int = Field(1, ge=1)
+    scale_down_cooldown: float = Field(60.0, ge=0)
+    interval: float = Field(5.0, gt=0)
+
+
+class ServerSettings(Section):
+    url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8765
+    public_url: str | None = None
+
+
+class AgentSettings(Section):
+    command: list[str] = Field(
+        default_factory=lambda: [
+            "claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose",
+        ]
+    )
+    format: Literal["stream-json", "text"] = "stream-json"
+
+
+class Config(Section):
+    """The whole effective configuration."""
+
+    backend: Literal["local", "codespace", "aws", "fly"] = "local"
+    data_dir: Path | None = None
+    queue: Literal["sqlite", "sqs"] = "sqlite"
+    storage: Literal["fs", "s3"] = "fs"
+    log: Literal["sqlite", "redis"] = "sqlite"
+    #: "sqlite" (the embedded file) or an SQLAlchemy URL such as postgresql://…
+    database: str = "sqlite"
+    tasks: TaskDefaults = Field(default_factory=TaskDefaults)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    orchestrator: OrchestratorSettings = Field(default_factory=OrchestratorSettings)
+    aws: AwsSettings = Field(default_factory=AwsSettings)
+    fly: FlySettings = Field(default_factory=FlySettings)
+    codespace: CodespaceSettings = Field(default_factory=CodespaceSettings)
+    sqs: SqsSettings = Field(default_factory=SqsSettings)
+    s3: S3Settings = Field(default_factory=S3Settings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
+
+    @field_validator("database")
+    @classmethod
+    def _database_url(cls, v: str) -> str:
+        if v != "sqlite" and "://" not in v:
+            raise ValueError("must be 'sqlite' or a database URL such as postgresql://host/db")
+        return v
+
+    def resolved_data_dir(self) -> Path:
+        if self.data_dir is not None:
+            return Path(self.data_dir).expanduser()
+        from platformdirs import user_data_dir
+
+        return Path(user_data_dir("rclaude", appauthor=False))

@@ -1,0 +1,1 @@
+"""Test support: real servers (moto, redis-server, PostgreSQL) on free loopback ports."""

@@ -43,6 +43,10 @@ class Ec2Settings(Section):
     security_group_ids: list[str] = Field(default_factory=list)
     instance_profile: str | None = None
     root_volume_gb: int = 30
+    #: AZs tried in order on capacity errors when no subnet_ids are given ([] = all).
+    availability_zones: list[str] = Field(default_factory=list)
+    #: What the worker's cloud-init installs with pip (a version pin or a wheel URL).
+    worker_package: str = "rclaude[aws,redis,postgres]"
 
 
 class EcsSettings(Section):
@@ -51,11 +55,16 @@ class EcsSettings(Section):
     task_definition: str = "rclaude-worker"
     cpu: int = 1024
     memory: int = 2048
+    #: The container in the task definition that runs `rclaude worker`.
+    container_name: str = "worker"
 
 
 class SharedSettings(Section):
     instance_type: str = "t3.large"
     max_tasks_per_instance: int = Field(10, ge=1, le=256)
+    #: Tried in order after ``instance_type`` on capacity errors (network, AMI, spot
+    #: and instance profile settings come from ``aws.ec2``).
+    fallback_instance_types: list[str] = Field(default_factory=list)
 
 
 class FargateSettings(Section):
@@ -67,6 +76,8 @@ class FargateSettings(Section):
     subnet_ids: list[str] = Field(default_factory=list)
     security_group_ids: list[str] = Field(default_factory=list)
     assign_public_ip: bool = False
+    #: The container in the task definition that runs `rclaude worker`.
+    container_name: str = "worker"
 
 
 class AwsSettings(Section):

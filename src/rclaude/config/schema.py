@@ -100,6 +100,10 @@ class FlySettings(Section):
     guest: str = "shared-cpu-1x"
     memory_mb: int = 1024
     api_url: str = "https://api.machines.dev"
+    #: Command the machine runs (the image's worker entry point); settings arrive as app secrets.
+    cmd: list[str] = Field(default_factory=lambda: ["rclaude", "worker"])
+    #: Seconds to wait for a new machine to reach ``started`` (the API caps one wait at 60).
+    wait_timeout: int = Field(60, ge=1, le=600)
 
 
 class CodespaceSettings(Section):
@@ -108,6 +112,12 @@ class CodespaceSettings(Section):
     machine: str = "basicLinux32gb"
     idle_timeout_minutes: int = 30
     api_url: str = "https://api.github.com"
+    #: devcontainer.json whose postStartCommand starts ``rclaude worker`` (None = repo default).
+    devcontainer_path: str | None = None
+    #: Codespaces whose display name starts with this are ours (list/stop only touch those).
+    display_name_prefix: str = "rclaude-"
+    wait_timeout: float = Field(600.0, gt=0)
+    poll_interval: float = Field(5.0, gt=0)
 
 
 class SqsSettings(Section):
@@ -175,6 +185,41 @@ class AgentSettings(Section):
     format: Literal["stream-json", "text"] = "stream-json"
 
 
+class NotifySettings(Section):
+    """Where task notifications go; each channel is off until configured."""
+
+    events: list[Literal["start", "success", "failure"]] = Field(
+        default_factory=lambda: ["success", "failure"]
+    )
+    webhook_url: str | None = None
+    #: Name of the environment variable holding the webhook's HMAC-SHA256 secret.
+    webhook_secret_env: str = "RCLAUDE_WEBHOOK_SECRET"
+    #: Slack incoming-webhook URL, or the name of an env var holding it (the URL is a secret).
+    slack_webhook_url: str | None = None
+    slack_webhook_url_env: str = "RCLAUDE_SLACK_WEBHOOK_URL"
+    email: list[str] = Field(default_factory=list)
+    retries: int = Field(4, ge=0, le=10)
+    backoff: float = Field(1.0, ge=0)
+    max_delay: float = Field(60.0, ge=0)
+    timeout: float = Field(10.0, gt=0)
+
+
+class GitSettings(Section):
+    """The agent-task git workflow: branch, commit, push, pull request."""
+
+    branch_prefix: str = "rclaude/"
+    author_name: str = "rclaude"
+    author_email: str = "rclaude@users.noreply.github.com"
+    auto_commit: bool = False
+    push: bool = False
+    pull_request: bool = False
+    draft: bool = False
+    #: GitHub REST API base (GitHub Enterprise: https://HOST/api/v3).
+    api_url: str = "https://api.github.com"
+    #: "owner/name" for pull requests when the remote URL is not a GitHub URL.
+    github_repo: str | None = None
+
+
 class Config(Section):
     """The whole effective configuration."""
 
@@ -196,6 +241,8 @@ class Config(Section):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    git: GitSettings = Field(default_factory=GitSettings)
 
     @field_validator("database")
     @classmethod

@@ -1,0 +1,1 @@
+"""Port implementations: one module per adapter (embedded defaults and production)."""

@@ -1,0 +1,287 @@
+"""``TaskStore`` on SQLAlchemy Core: SQLite (embedded) and PostgreSQL (production).
+
+On SQLite the engine runs in WAL mode with a busy timeout, and write transactions
+start with ``BEGIN IMMEDIATE`` so concurrent processes queue for the write lock
+instead of failing with "database is locked" on a read-to-write upgrade.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from rclaude.adapters import sql_schema as S
+from rclaude.errors import BackendError, ConflictError, NotFoundError
+from rclaude.model import Attempt, Task, TaskSpec, TaskState, WorkerInfo
+
+_JSON_FIELDS = ("result",)
+
+
+def make_engine(url: str):
+    from sqlalchemy import create_engine, event
+
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):
+            # Reads take no write lock (WAL readers never block); writes queue for it.
+            readonly = conn.get_execution_options().get("readonly", False)
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _row_to_task(row) -> Task:
+    m = row._mapping
+    return Task(
+        id=m["id"],
+        spec=TaskSpec.from_dict(json.loads(m["spec"])),
+        state=TaskState(m["state"]),
+        attempt=m["attempt"],
+        owner=m["owner"],
+        exit_code=m["exit_code"],
+        signal=m["signal"],
+        reason=m["reason"],
+        worker_id=m["worker_id"],
+        created_at=m["created_at"],
+        queued_at=m["queued_at"],
+        started_at=m["started_at"],
+        finished_at=m["finished_at"],
+        cancel_requested=bool(m["cancel_requested"]),
+        result=json.loads(m["result"]) if m["result"] else None,
+    )
+
+
+def _encode(fields: dict[str, Any]) -> dict[str, Any]:
+    out = dict(fields)
+    if "state" in out and isinstance(out["state"], TaskState):
+        out["state"] = out["state"].value
+    for f in _JSON_FIELDS:
+        if f in out and out[f] is not None:
+            out[f] = json.dumps(out[f])
+    if "spec" in out:
+        out["spec"] = json.dumps(out["spec"].to_dict())
+    return out
+
+
+class SqlTaskStore:
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        self.url = url
+        self._sa_error = SQLAlchemyError
+        try:
+            self.engine = make_engine(url)
+            if create:
+                S.metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise BackendError(
+                f"cannot open task database: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}",
+                code="RC-DB-001",
+                hint="check the 'database' setting and that the server is reachable",
+            ) from None
+
+    def _tx(self):
+        return self.engine.begin()
+
+    def _read(self):
+        return self.engine.connect().execution_options(readonly=True)
+
+    def create(self, task: Task) -> Task:
+        row = _encode(task.to_dict() | {"spec": task.spec})
+        row["name"] = task.spec.name
+        with self._tx() as c:
+            c.execute(S.tasks.insert().values(**{k: row[k] for k in S.tasks.c.keys() if k in row}))
+        return task
+
+    def get(self, task_id: str) -> Task:
+        with self._read() as c:
+            row = c.execute(S.tasks.select().where(S.tasks.c.id == task_id)).first()
+        if row is None:
+            raise NotFoundError(
+                f"no task with id '{task_id}'",
+                code="RC-TASK-001",
+                hint="run `rclaude list` to see tasks",
+            )
+        return _row_to_task(row)
+
+    def resolve(self, ref: str, owner: str | None = None) -> Task:
+        from sqlalchemy import select
+
+        t = S.tasks
+        with self._read() as c:
+            q = select(t).where(t.c.id == ref)
+            if owner is not None:
+                q = q.where(t.c.owner == owner)
+            row = c.execute(q).first()
+            if row is None:
+                q = select(t).where(t.c.name == ref).order_by(t.c.created_at.desc()).limit(1)
+                if owner is not None:
+                    q = q.where(t.c.owner == owner)
+                row = c.execute(q).first()
+            if row is None and len(ref) >= 4:
+                q = select(t).where(t.c.id.like(ref.replace("%", "").replace("_", "") + "%")).limit(2)
+                if owner is not None:
+                    q = q.where(t.c.owner == owner)
+                rows = c.execute(q).all()
+                if len(rows) > 1:
+                    raise ConflictError(
+                        f"task id prefix '{ref}' is ambiguous",
+                        code="RC-TASK-002",
+                        hint="give more characters of the id",
+                    )
+                row = rows[0] if rows else None
+        if row is None:
+            raise NotFoundError(
+                f"no task named or with id '{ref}'",
+                code="RC-TASK-001",
+                hint="run `rclaude list` to see tasks",
+            )
+        return _row_to_task(row)
+
+    def update(
+        self, task_id: str, *, expect_states: Iterable[TaskState] | None = None, **fields: Any
+    ) -> Task | None:
+        t = S.tasks
+        values = _encode(fields)
+        with self._tx() as c:
+            q = t.update().where(t.c.id == task_id)
+            if expect_states is not None:
+                q = q.where(t.c.state.in_([s.value for s in expect_states]))
+            res = c.execute(q.values(**values))
+            if res.rowcount == 0:
+                exists = c.execute(t.select().where(t.c.id == task_id)).first()
+                if exists is None:
+                    raise NotFoundError(f"no task with id '{task_id}'", code="RC-TASK-001")
+                return None
+            row = c.execute(t.select().where(t.c.id == task_id)).first()
+        return _row_to_task(row)
+
+    def list(
+        self,
+        *,
+        owner: str | None = None,
+        states: Iterable[TaskState] | None = None,
+        limit: int = 100,
+    ) -> list[Task]:
+        t = S.tasks
+        q = t.select().order_by(t.c.created_at.desc()).limit(limit)
+        if owner is not None:
+            q = q.where(t.c.owner == owner)
+        if states is not None:
+            q = q.where(t.c.state.in_([s.value for s in states]))
+        with self._read() as c:
+            return [_row_to_task(r) for r in c.execute(q)]
+
+    def upsert_attempt(self, attempt: Attempt) -> None:
+        a = S.attempts
+        values = {
+            "task_id": attempt.task_id,
+            "number": attempt.number,
+            "state": attempt.state.value,
+            "worker_id": attempt.worker_id,
+            "started_at": attempt.started_at,
+            "finished_at": attempt.finished_at,
+            "exit_code": attempt.exit_code,
+            "signal": attempt.signal,
+            "reason": attempt.reason,
+        }
+        with self._tx() as c:
+            res = c.execute(
+                a.update()
+                .where(a.c.task_id == attempt.task_id, a.c.number == attempt.number)
+                .values(**values)
+            )
+            if res.rowcount == 0:
+                c.execute(a.insert().values(**values))
+
+    def attempts(self, task_id: str) -> list[Attempt]:
+        a = S.attempts
+        with self._read() as c:
+            rows = c.execute(a.select().where(a.c.task_id == task_id).order_by(a.c.number)).all()
+        return [
+            Attempt(
+                task_id=r.task_id,
+                number=r.number,
+                state=TaskState(r.state),
+                worker_id=r.worker_id,
+                started_at=r.started_at,
+                finished_at=r.finished_at,
+                exit_code=r.exit_code,
+                signal=r.signal,
+                reason=r.reason,
+            )
+            for r in rows
+        ]
+
+    def register_worker(self, info: WorkerInfo) -> None:
+        w = S.workers
+        values = {
+            "id": info.id,
+            "backend": info.backend,
+            "state": info.state,
+            "slots": info.slots,
+            "busy": info.busy,
+            "host": info.host,
+            "pid": info.pid,
+            "started_at": info.started_at or time.time(),
+            "heartbeat_at": info.heartbeat_at or time.time(),
+            "details": json.dumps(info.details),
+        }
+        with self._tx() as c:
+            res = c.execute(w.update().where(w.c.id == info.id).values(**values))
+            if res.rowcount == 0:
+                c.execute(w.insert().values(**values))
+
+    def heartbeat_worker(self, worker_id: str, *, state: str, busy: int) -> None:
+        w = S.workers
+        with self._tx() as c:
+            c.execute(
+                w.update()
+                .where(w.c.id == worker_id)
+                .values(state=state, busy=busy, heartbeat_at=time.time())
+            )
+
+    def workers(self, backend: str | None = None) -> list[WorkerInfo]:
+        w = S.workers
+        q = w.select().order_by(w.c.started_at)
+        if backend is not None:
+            q = q.where(w.c.backend == backend)
+        with self._read() as c:
+            rows = c.execute(q).all()
+        return [
+            WorkerInfo(
+                id=r.id,
+                backend=r.backend,
+                state=r.state,
+                slots=r.slots,
+                busy=r.busy,
+                host=r.host,
+                pid=r.pid,
+                started_at=r.started_at,
+                heartbeat_at=r.heartbeat_at,
+                details=json.loads(r.details) if r.details else {},
+            )
+            for r in rows
+        ]
+
+    def remove_worker(self, worker_id: str) -> None:
+        w = S.workers
+        with self._tx() as c:
+            c.execute(w.delete().where(w.c.id == worker_id))
+
+    def close(self) -> None:
+        self.engine.dispose()

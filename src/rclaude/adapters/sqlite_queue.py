@@ -1,0 +1,148 @@
+"""Embedded ``Queue`` on SQLite, with SQS semantics (see ``rclaude.ports.Queue``).
+
+A lease is a random receipt plus a ``visible_at`` deadline. ``receive`` takes visible
+messages in one ``BEGIN IMMEDIATE`` transaction, so two workers never lease the same
+message. Messages delivered ``max_attempts`` times whose lease expires again are moved
+to the dead-letter table at the next receive. Waiting receivers are woken by a
+doorbell ring on ``send`` and on ``release``, not by polling.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from rclaude.adapters.sqlite_db import SqliteDB
+from rclaude.doorbell import Doorbells
+from rclaude.errors import LeaseLostError
+from rclaude.model import Lease, QueueMessage
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS queue_messages (
+  id TEXT PRIMARY KEY,
+  queue TEXT NOT NULL,
+  body TEXT NOT NULL,
+  visible_at REAL NOT NULL,
+  receive_count INTEGER NOT NULL DEFAULT 0,
+  max_receives INTEGER NOT NULL,
+  receipt TEXT
+);
+CREATE INDEX IF NOT EXISTS queue_messages_visible ON queue_messages(queue, visible_at);
+CREATE TABLE IF NOT EXISTS queue_dead_letters (
+  id TEXT PRIMARY KEY,
+  queue TEXT NOT NULL,
+  body TEXT NOT NULL,
+  receive_count INTEGER NOT NULL,
+  moved_at REAL NOT NULL
+);
+"""
+
+TOPIC = "q"
+
+
+class SqliteQueue:
+    def __init__(self, db: SqliteDB, bells: Doorbells, name: str = "tasks") -> None:
+        self.db = db
+        self.bells = bells
+        self.name = name
+        db.conn().executescript(SCHEMA)
+
+    def send(self, message: QueueMessage) -> None:
+        self.db.conn().execute(
+            "INSERT INTO queue_messages(id, queue, body, visible_at, max_receives) VALUES (?,?,?,?,?)",
+            (message.id, self.name, message.encode(), time.time(), message.max_attempts),
+        )
+        self.bells.ring(TOPIC)
+
+    def receive(
+        self, max_messages: int = 1, *, visibility_timeout: float = 30.0, wait_seconds: float = 0.0
+    ) -> list[Lease]:
+        leases = self._take(max_messages, visibility_timeout)
+        if leases or wait_seconds <= 0:
+            return leases
+        deadline = time.monotonic() + wait_seconds
+        with self.bells.listen(TOPIC) as bell:
+            while True:
+                leases = self._take(max_messages, visibility_timeout)
+                left = deadline - time.monotonic()
+                if leases or left <= 0:
+                    return leases
+                # Wake on a ring, or when the earliest in-flight lease expires.
+                bell.wait(min(left, self._next_visible_in(), 1.0))
+
+    def _next_visible_in(self) -> float:
+        row = self.db.conn().execute(
+            "SELECT MIN(visible_at) FROM queue_messages WHERE queue=?", (self.name,)
+        ).fetchone()
+        if row[0] is None:
+            return 1.0
+        return max(0.005, row[0] - time.time())
+
+    def _take(self, max_messages: int, visibility_timeout: float) -> list[Lease]:
+        now = time.time()
+        out: list[Lease] = []
+        with self.db.write() as c:
+            rows = c.execute(
+                "SELECT id, body, receive_count, max_receives FROM queue_messages "
+                "WHERE queue=? AND visible_at<=? ORDER BY visible_at, rowid LIMIT ?",
+                (self.name, now, max_messages * 4),
+            ).fetchall()
+            for mid, body, count, max_receives in rows:
+                if count >= max_receives:
+                    c.execute("DELETE FROM queue_messages WHERE id=?", (mid,))
+                    c.execute(
+                        "INSERT OR REPLACE INTO queue_dead_letters(id, queue, body, receive_count, moved_at)"
+                        " VALUES (?,?,?,?,?)",
+                        (mid, self.name, body, count, now),
+                    )
+                    continue
+                if len(out) >= max_messages:
+                    break
+                receipt = os.urandom(12).hex()
+                deadline = now + visibility_timeout
+                c.execute(
+                    "UPDATE queue_messages SET receive_count=receive_count+1, visible_at=?, receipt=? "
+                    "WHERE id=?",
+                    (deadline, receipt, mid),
+                )
+                out.append(Lease(QueueMessage.decode(body), receipt, count + 1, deadline))
+        return out
+
+    def extend(self, lease: Lease, visibility_timeout: float) -> Lease:
+        deadline = time.time() + visibility_timeout
+        cur = self.db.conn().execute(
+            "UPDATE queue_messages SET visible_at=? WHERE id=? AND receipt=?",
+            (deadline, lease.message.id, lease.receipt),
+        )
+        if cur.rowcount != 1:
+            raise LeaseLostError(f"lease on message {lease.message.id} is no longer held")
+        return Lease(lease.message, lease.receipt, lease.receive_count, deadline)
+
+    def ack(self, lease: Lease) -> None:
+        cur = self.db.conn().execute(
+            "DELETE FROM queue_messages WHERE id=? AND receipt=?", (lease.message.id, lease.receipt)
+        )
+        if cur.rowcount != 1:
+            raise LeaseLostError(f"lease on message {lease.message.id} is no longer held")
+
+    def release(self, lease: Lease) -> None:
+        self.db.conn().execute(
+            "UPDATE queue_messages SET visible_at=?, receipt=NULL WHERE id=? AND receipt=?",
+            (time.time(), lease.message.id, lease.receipt),
+        )
+        self.bells.ring(TOPIC)
+
+    def depth(self) -> int:
+        return self.db.conn().execute(
+            "SELECT COUNT(*) FROM queue_messages WHERE queue=?", (self.name,)
+        ).fetchone()[0]
+
+    def dead_letters(self, limit: int = 100) -> list[QueueMessage]:
+        rows = self.db.conn().execute(
+            "SELECT body FROM queue_dead_letters WHERE queue=? ORDER BY moved_at LIMIT ?",
+            (self.name, limit),
+        ).fetchall()
+        return [QueueMessage.decode(r[0]) for r in rows]
+
+    def close(self) -> None:
+        pass

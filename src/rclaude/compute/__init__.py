@@ -1,0 +1,1 @@
+"""Compute backends: they start and stop workers; workers pull tasks from the queue."""

@@ -1,0 +1,1 @@
+"""Autoscaling: a pure policy (``policy``) and a reconcile loop (``loop``)."""

@@ -1,0 +1,1 @@
+"""The worker: lease → snapshot → run → stream → upload changes → final state → ack."""

@@ -1,0 +1,181 @@
+"""One attempt of one task, start to finish, on a leased message.
+
+Order matters for crash safety: the task record is updated before the FINAL log entry
+(so a follower that sees FINAL finds the final state), and the lease is acked last (so
+a crash before it only causes a redelivery, which sees the terminal state and acks).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rclaude import snapshot
+from rclaude.errors import ConflictError, LeaseLostError, NotFoundError
+from rclaude.model import ACTIVE_STATES, Attempt, Lease, Task, TaskState
+from rclaude.worker.process import Outcome, Process
+
+log = logging.getLogger("rclaude.worker")
+
+#: Environment variables of the worker that tasks do not inherit.
+_PRIVATE_ENV_PREFIXES = ("RCLAUDE_",)
+
+
+@dataclass
+class Running:
+    lease: Lease
+    process: Process | None = None
+    stop_requested: bool = False  # cancel: the task ends as cancelled
+    released: bool = False  # worker shutdown: the lease was released for redelivery
+
+
+def task_env(task: Task, attempt: int, workspace: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_PRIVATE_ENV_PREFIXES)}
+    if task.spec.pty:
+        env["TERM"] = env.get("TERM") if env.get("TERM") not in (None, "dumb") else "xterm-256color"
+    env.update(task.spec.env)
+    env["RCLAUDE_TASK_ID"] = task.id
+    env["RCLAUDE_ATTEMPT"] = str(attempt)
+    env["PWD"] = str(workspace)
+    return env
+
+
+def command_of(task: Task, platform) -> list[str]:
+    if task.spec.prompt and not task.spec.command:
+        try:
+            from rclaude.agent import build_command
+        except ImportError:  # the agent room is optional
+            argv = platform.config.agent.command
+            return [a.replace("{prompt}", task.spec.prompt) for a in argv]
+        return build_command(platform.config.agent, task.spec.prompt)
+    return list(task.spec.command)
+
+
+def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> TaskState | None:
+    """Run the leased task; returns its final state (None if it was skipped)."""
+    p = platform
+    now = time.time()
+    try:
+        task = p.tasks.get(lease.message.task_id)
+    except NotFoundError:
+        p.queue.ack(lease)  # the task was deleted: nothing to run
+        return None
+    if task.state.terminal:
+        p.queue.ack(lease)
+        return None
+    number = lease.receive_count
+    prev = task.attempt
+    updated = p.tasks.update(
+        task.id, expect_states=ACTIVE_STATES, state=TaskState.STARTING, attempt=number,
+        worker_id=worker_id, started_at=task.started_at or now,
+    )
+    if updated is None:  # cancelled meanwhile
+        p.queue.ack(lease)
+        return None
+    task = updated
+    if prev and prev < number:
+        reason = f"worker lost during attempt {prev}; redelivered"
+        p.tasks.upsert_attempt(Attempt(task.id, prev, TaskState.LOST, reason=reason, finished_at=now))
+        try:
+            p.log.close(task.id, prev, {"state": TaskState.LOST.value, "reason": reason})
+        except ConflictError:
+            pass
+    workspace = p.data_dir / "workspaces" / f"{task.id}-{number}"
+    shutil.rmtree(workspace, ignore_errors=True)
+    workspace.mkdir(parents=True, mode=0o700)
+    # Keystrokes typed for an earlier attempt are not replayed into this one.
+    seen_input = 0 if number == 1 else p.log.last_input_seq(task.id)
+    outcome: Outcome
+    result = None
+    try:
+        mat = snapshot.materialize(p.store, task.spec.snapshot_id, workspace)
+        argv = command_of(task, p)
+        try:
+            proc = Process(argv, cwd=str(workspace), env=task_env(task, number, workspace),
+                           pty=task.spec.pty, cols=task.spec.cols, rows=task.spec.rows)
+        except (FileNotFoundError, PermissionError, OSError) as exc:
+            msg = f"rclaude: cannot run {argv[0]!r}: {getattr(exc, 'strerror', None) or exc}\r\n"
+            p.log.append(task.id, number, msg.encode())
+            outcome = Outcome(exit_code=127, signal=None, error=msg.strip())
+        else:
+            running.process = proc
+            p.tasks.update(task.id, expect_states=ACTIVE_STATES, state=TaskState.RUNNING)
+            listener = p.log.input_listener(task.id)
+            state = {"seq": seen_input}
+
+            def on_wake():
+                listener.drain()
+                events = p.log.read_input(task.id, state["seq"])
+                if events:
+                    state["seq"] = events[-1].seq
+                return events
+
+            if task.cancel_requested:
+                running.stop_requested = True
+            try:
+                # Input typed before the process started is applied first.
+                for ev in on_wake():
+                    if proc.apply(ev) == "cancel":
+                        running.stop_requested = True
+                outcome = proc.pump(
+                    emit=lambda data: p.log.append(task.id, number, data),
+                    wake_fd=listener.fileno(), on_wake=on_wake,
+                    timeout=task.spec.timeout, kill_grace=p.config.tasks.kill_grace,
+                    should_stop=lambda: running.stop_requested or running.released,
+                )
+            finally:
+                listener.close()
+        result = snapshot.collect_changes(p.store, mat)
+    except Exception as exc:  # an infrastructure failure: record it, do not lose it
+        log.exception("task %s attempt %s failed in the worker", task.id, number)
+        outcome = Outcome(exit_code=None, signal=None, error=f"worker error: {exc}")
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+    if running.released:
+        reason = "worker shut down before the task finished; released for redelivery"
+        p.tasks.upsert_attempt(Attempt(task.id, number, TaskState.LOST, worker_id,
+                                       task.started_at, time.time(), reason=reason))
+        try:
+            p.log.close(task.id, number, {"state": TaskState.LOST.value, "reason": reason})
+        except ConflictError:
+            pass
+        return None
+    if outcome.cancelled and not running.stop_requested:
+        outcome.cancelled = p.tasks.get(task.id).cancel_requested
+    return _finish(p, lease, task, number, worker_id, outcome, result)
+
+
+def _finish(p, lease, task: Task, number: int, worker_id: str, outcome: Outcome, result) -> TaskState:
+    if outcome.cancelled:
+        state, reason = TaskState.CANCELLED, "cancelled"
+    elif outcome.timed_out:
+        state, reason = TaskState.TIMED_OUT, f"timed out after {task.spec.timeout:g}s"
+    elif outcome.error and outcome.exit_code is None:
+        state, reason = TaskState.FAILED, outcome.error
+    elif outcome.exit_code == 0:
+        state, reason = TaskState.SUCCEEDED, None
+    else:
+        state = TaskState.FAILED
+        reason = outcome.error or (
+            f"killed by signal {outcome.signal}" if outcome.signal else f"exit code {outcome.exit_code}")
+    now = time.time()
+    p.tasks.update(task.id, expect_states=ACTIVE_STATES, state=state,
+                   exit_code=outcome.exit_code, signal=outcome.signal, reason=reason,
+                   finished_at=now, result=result)
+    p.tasks.upsert_attempt(Attempt(task.id, number, state, worker_id, task.started_at, now,
+                                   outcome.exit_code, outcome.signal, reason))
+    final = {"state": state.value, "exit_code": outcome.exit_code, "signal": outcome.signal,
+             "reason": reason}
+    try:
+        p.log.close(task.id, number, final)
+    except ConflictError:
+        pass
+    try:
+        p.queue.ack(lease)
+    except LeaseLostError:
+        log.warning("lease of task %s expired before ack; it may run again", task.id)
+    return state

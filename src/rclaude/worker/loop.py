@@ -1,0 +1,168 @@
+"""The worker loop: lease tasks while there are free slots, run each in a thread.
+
+- Waits for work with the queue's own long poll (doorbell on SQLite, long polling on
+  SQS): it wakes when a message arrives, it does not sleep between polls.
+- A heartbeat thread extends every held lease (every visibility_timeout / 3) and
+  refreshes the worker's registry entry (idle/busy).
+- Exits after ``idle_timeout`` seconds with nothing to do, or as soon as the queue is
+  empty with ``burst``.
+- SIGTERM drains: no new leases; running tasks finish within ``drain_timeout``, after
+  which they are stopped and their leases released for redelivery.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+
+from rclaude.errors import LeaseLostError
+from rclaude.model import WorkerInfo, new_id
+from rclaude.worker.attempt import Running, run_attempt
+
+log = logging.getLogger("rclaude.worker")
+
+
+class Worker:
+    def __init__(self, platform, *, worker_id: str | None = None, concurrency: int | None = None,
+                 idle_timeout: float | None = None, burst: bool = False,
+                 drain_timeout: float | None = None) -> None:
+        cfg = platform.config
+        self.p = platform
+        self.id = worker_id or f"w-{new_id(5)}"
+        self.concurrency = concurrency or cfg.worker.concurrency
+        self.idle_timeout = cfg.worker.idle_timeout if idle_timeout is None else idle_timeout
+        self.drain_timeout = cfg.worker.drain_timeout if drain_timeout is None else drain_timeout
+        self.burst = burst
+        self.visibility = cfg.tasks.visibility_timeout
+        self.heartbeat_every = cfg.worker.heartbeat_interval or max(0.2, self.visibility / 3)
+        self.backend = os.environ.get("RCLAUDE_WORKER_BACKEND", "local")
+        self.running: dict[str, Running] = {}
+        self._lock = threading.Lock()
+        self._draining = threading.Event()
+        self._stopped = threading.Event()
+        self._slot_free = threading.Event()
+        self.completed = 0
+
+    # -- registry -----------------------------------------------------------------
+    def _register(self) -> None:
+        self.p.tasks.register_worker(WorkerInfo(
+            id=self.id, backend=self.backend, state="idle", slots=self.concurrency, busy=0,
+            host=socket.gethostname(), pid=os.getpid(), started_at=time.time(),
+            heartbeat_at=time.time()))
+
+    def _beat(self) -> None:
+        busy = len(self.running)
+        state = "stopping" if self._draining.is_set() else ("busy" if busy else "idle")
+        self.p.tasks.heartbeat_worker(self.id, state=state, busy=busy)
+
+    def _heartbeat_loop(self) -> None:
+        while not self._stopped.wait(self.heartbeat_every):
+            with self._lock:
+                held = list(self.running.values())
+            for r in held:
+                try:
+                    r.lease = self.p.queue.extend(r.lease, self.visibility)
+                except LeaseLostError:
+                    log.warning("lost the lease of %s", r.lease.message.task_id)
+                except Exception as exc:  # a transient backend error: retry next beat
+                    log.warning("could not extend lease: %s", exc)
+            try:
+                self._beat()
+            except Exception as exc:
+                log.warning("heartbeat failed: %s", exc)
+
+    # -- main loop ----------------------------------------------------------------
+    def run(self) -> int:
+        self._install_signals()
+        self._register()
+        hb = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
+        hb.start()
+        idle_since = time.monotonic()
+        last_reap = 0.0
+        try:
+            while not self._draining.is_set():
+                free = self.concurrency - len(self.running)
+                if free <= 0:
+                    self._slot_free.wait(1.0)
+                    self._slot_free.clear()
+                    continue
+                wait = 1.0
+                if not self.running and not self.burst:
+                    left = self.idle_timeout - (time.monotonic() - idle_since)
+                    if left <= 0:
+                        break
+                    wait = min(wait, left)
+                leases = self.p.queue.receive(free, visibility_timeout=self.visibility,
+                                              wait_seconds=0 if self.burst else wait)
+                for lease in leases:
+                    self._start(lease)
+                if leases or self.running:
+                    idle_since = time.monotonic()
+                elif self.burst:
+                    break
+                if time.monotonic() - last_reap > 5:
+                    last_reap = time.monotonic()
+                    self.p.service.reap_dead_letters()
+        finally:
+            self._drain()
+            self._stopped.set()
+            try:
+                self.p.tasks.remove_worker(self.id)
+            except Exception:
+                pass
+        return 0
+
+    def _start(self, lease) -> None:
+        r = Running(lease)
+        with self._lock:
+            self.running[lease.message.id] = r
+        if len(self.running) == 1:
+            self._beat()
+        t = threading.Thread(target=self._run_one, args=(r,), name=f"task-{lease.message.task_id}",
+                             daemon=True)
+        t.start()
+
+    def _run_one(self, r: Running) -> None:
+        try:
+            run_attempt(self.p, r.lease, self.id, r)
+        except Exception:
+            log.exception("attempt crashed; the lease will expire and the task be redelivered")
+        finally:
+            with self._lock:
+                self.running.pop(r.lease.message.id, None)
+            self.completed += 1
+            self._slot_free.set()
+
+    def _drain(self) -> None:
+        deadline = time.monotonic() + self.drain_timeout
+        while self.running and time.monotonic() < deadline:
+            self._slot_free.wait(0.1)
+            self._slot_free.clear()
+        with self._lock:
+            left = list(self.running.values())
+        for r in left:  # out of time: stop them and let another worker retry
+            r.released = True
+            try:
+                self.p.queue.release(r.lease)
+            except Exception:
+                pass
+        end = time.monotonic() + 10
+        while self.running and time.monotonic() < end:
+            self._slot_free.wait(0.1)
+            self._slot_free.clear()
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def on_term(signum, _frame):
+            log.info("signal %s: draining", signum)
+            self._draining.set()
+            self._slot_free.set()
+
+        signal.signal(signal.SIGTERM, on_term)
+        signal.signal(signal.SIGINT, on_term)

@@ -1,0 +1,244 @@
+"""Run one command under a pseudo-terminal (or pipes) and pump its I/O.
+
+The command runs in its own session and process group, so a timeout or cancel kills
+the whole group (SIGTERM, then SIGKILL after a grace period). Output is read as soon as
+it is available and coalesced (up to ``MAX_BATCH`` bytes per log append) so a fast
+producer costs few log writes. Input events (keystrokes, resize, signals, cancel) are
+applied as they arrive; the caller's ``wake_fd`` makes the loop notice them at once.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import termios
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rclaude.model import InputEvent, InputKind
+
+READ_SIZE = 64 * 1024
+MAX_BATCH = 256 * 1024
+
+
+@dataclass
+class Outcome:
+    exit_code: int | None
+    signal: int | None
+    timed_out: bool = False
+    cancelled: bool = False
+    error: str | None = None
+
+
+def set_winsize(fd: int, cols: int, rows: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+class Process:
+    """A started command. Call :meth:`pump` to run it to completion."""
+
+    def __init__(self, argv: list[str], *, cwd: str, env: dict[str, str], pty: bool,
+                 cols: int = 80, rows: int = 24) -> None:
+        self.pty = pty
+        self.pid = 0
+        self.popen: subprocess.Popen | None = None
+        exe = shutil.which(argv[0], path=env.get("PATH")) if "/" not in argv[0] else argv[0]
+        if exe is None or not os.access(exe, os.X_OK):
+            raise FileNotFoundError(argv[0])
+        if pty:
+            master, slave = os.openpty()
+            set_winsize(master, cols, rows)
+            errr, errw = os.pipe()  # close-on-exec: reports exec failure to the parent
+            pid = os.fork()
+            if pid == 0:  # child: only async-signal-safe-ish work until exec
+                try:
+                    os.close(master)
+                    os.close(errr)
+                    os.login_tty(slave)
+                    os.chdir(cwd)
+                    os.execve(exe, argv, env)
+                except BaseException as exc:
+                    try:
+                        os.write(errw, str(getattr(exc, "errno", 0) or 1).encode())
+                    finally:
+                        os._exit(127)
+            os.close(slave)
+            os.close(errw)
+            failure = os.read(errr, 32)
+            os.close(errr)
+            if failure:
+                os.waitpid(pid, 0)
+                os.close(master)
+                raise OSError(int(failure), os.strerror(int(failure)), argv[0])
+            self.pid = pid
+            self.out_fd = master
+            self.in_fd = master
+        else:
+            self.popen = subprocess.Popen(
+                [exe, *argv[1:]], cwd=cwd, env=env, stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+            self.pid = self.popen.pid
+            self.out_fd = self.popen.stdout.fileno()
+            self.in_fd = self.popen.stdin.fileno()
+        os.set_blocking(self.out_fd, False)
+        self._status: int | None = None
+
+    # -- control ----------------------------------------------------------------
+    def kill_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def _reap(self, block: bool = False) -> bool:
+        if self._status is not None:
+            return True
+        try:
+            pid, status = os.waitpid(self.pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            self._status = 0
+            return True
+        if pid == 0:
+            return False
+        self._status = status
+        if self.popen is not None:
+            self.popen.returncode = os.waitstatus_to_exitcode(status)
+        return True
+
+    def _write_input(self, data: bytes) -> None:
+        view = memoryview(data)
+        deadline = time.monotonic() + 5
+        while view and time.monotonic() < deadline:
+            try:
+                n = os.write(self.in_fd, view)
+                view = view[n:]
+            except BlockingIOError:
+                select.select([], [self.in_fd], [], 0.05)
+            except OSError:
+                return  # the process closed its input
+
+    def apply(self, ev: InputEvent) -> str | None:
+        """Apply one input event; returns "cancel" when the task must be cancelled."""
+        if ev.kind is InputKind.DATA:
+            if not ev.data and not self.pty and self.popen and self.popen.stdin:
+                self.popen.stdin.close()  # empty data on pipes = end of input
+            else:
+                self._write_input(ev.data)
+        elif ev.kind is InputKind.RESIZE and self.pty and ev.cols and ev.rows:
+            set_winsize(self.in_fd, ev.cols, ev.rows)  # the kernel sends SIGWINCH
+        elif ev.kind is InputKind.SIGNAL and ev.data:
+            self.kill_group(int(ev.data))
+        elif ev.kind is InputKind.CANCEL:
+            return "cancel"
+        return None
+
+    # -- the I/O loop -----------------------------------------------------------
+    def pump(self, *, emit: Callable[[bytes], None], wake_fd: int | None,
+             on_wake: Callable[[], list[InputEvent]], timeout: float | None,
+             kill_grace: float = 5.0, should_stop: Callable[[], bool] = lambda: False) -> Outcome:
+        start = time.monotonic()
+        deadline = start + timeout if timeout else None
+        kill_at: float | None = None
+        timed_out = cancelled = False
+        eof = False
+        exited_at: float | None = None
+        fds = [self.out_fd] + ([wake_fd] if wake_fd is not None else [])
+        while True:
+            now = time.monotonic()
+            if deadline and not timed_out and not cancelled and now >= deadline:
+                timed_out = True
+                self.kill_group(signal.SIGTERM)
+                kill_at = now + kill_grace
+            if kill_at and now >= kill_at:
+                self.kill_group(signal.SIGKILL)
+                kill_at = None
+            if not cancelled and should_stop():
+                cancelled = True
+                self.kill_group(signal.SIGTERM)
+                kill_at = now + kill_grace
+            if eof or (exited_at and now - exited_at > 0.2):
+                break
+            wait = 1.0
+            for t in (deadline if not timed_out else None, kill_at):
+                if t:
+                    wait = min(wait, max(0.0, t - now))
+            if exited_at is None and self._reap():
+                exited_at = now  # drain what is left, then finish
+                wait = min(wait, 0.05)
+            ready, _, _ = select.select(fds, [], [], wait)
+            if self.out_fd in ready:
+                batch, eof = self._read_batch()
+                if batch:
+                    emit(batch)
+                    if exited_at:
+                        exited_at = time.monotonic()
+            if wake_fd is not None and wake_fd in ready:
+                for ev in on_wake():
+                    if self.apply(ev) == "cancel" and not cancelled:
+                        cancelled = True
+                        self.kill_group(signal.SIGTERM)
+                        kill_at = time.monotonic() + kill_grace
+        if not self._reap():
+            # Output closed but the leader lives on (e.g. closed its stdout): end it.
+            if not (timed_out or cancelled):
+                self._reap_wait(0.5)
+            if not self._reap():
+                self.kill_group(signal.SIGTERM)
+                if not self._reap_wait(kill_grace):
+                    self.kill_group(signal.SIGKILL)
+                    self._reap(block=True)
+        self.kill_group(signal.SIGHUP)  # hang up on leftovers still holding the terminal
+        self._close()
+        status = self._status or 0
+        code = os.waitstatus_to_exitcode(status)
+        sig = -code if code < 0 else None
+        return Outcome(exit_code=None if sig else code, signal=sig,
+                       timed_out=timed_out, cancelled=cancelled)
+
+    def _reap_wait(self, seconds: float) -> bool:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if self._reap():
+                return True
+            time.sleep(0.01)
+        return self._reap()
+
+    def _read_batch(self) -> tuple[bytes, bool]:
+        parts: list[bytes] = []
+        size = 0
+        while size < MAX_BATCH:
+            try:
+                data = os.read(self.out_fd, READ_SIZE)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno == errno.EIO:  # PTY: every writer closed the terminal
+                    return b"".join(parts), True
+                raise
+            if not data:
+                return b"".join(parts), True
+            parts.append(data)
+            size += len(data)
+        return b"".join(parts), False
+
+    def _close(self) -> None:
+        if self.popen is not None:
+            for f in (self.popen.stdout, self.popen.stdin):
+                try:
+                    if f:
+                        f.close()
+                except OSError:
+                    pass
+        else:
+            try:
+                os.close(self.out_fd)
+            except OSError:
+                pass

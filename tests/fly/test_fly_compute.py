@@ -52,7 +52,10 @@ def test_list_reports_our_machines_only(fly_env):
     ours = compute.launch(1)
     # a machine of the same app that is not an rclaude worker
     fly_env.machines()["other"] = {
-        "id": "other", "name": "web", "state": "started", "region": "iad",
+        "id": "other",
+        "name": "web",
+        "state": "started",
+        "region": "iad",
         "config": {"metadata": {"role": "web"}},
     }
     listed = compute.list()
@@ -185,7 +188,9 @@ def test_check_fly_reports_each_check(fly_env):
     cfg = Config(backend="fly", fly={"app": "rc-app", "api_url": fly_env.url})
     results = check_fly(cfg)
     assert [(n, ok) for n, ok, _ in results] == [
-        ("fly settings", True), ("fly token", True), ("fly app reachable", True)
+        ("fly settings", True),
+        ("fly token", True),
+        ("fly app reachable", True),
     ]
     bad = check_fly(cfg, env={"FLY_API_TOKEN": "wrong"})
     assert bad[-1][0] == "fly app reachable" and bad[-1][1] is False

@@ -126,7 +126,9 @@ class FakeApiServer:
             body = json.loads(raw) if raw else None
         except ValueError:
             return 400, self.error_body(400, "Problems parsing JSON"), {}
-        req = Request(method, parts.path, query, {k.lower(): v for k, v in headers.items()}, body, raw)
+        req = Request(
+            method, parts.path, query, {k.lower(): v for k, v in headers.items()}, body, raw
+        )
         with self.lock:
             self.requests.append(req)
             for fault in self.faults:

@@ -112,7 +112,10 @@ class FakeFly(FakeApiServer):
         if region not in REGIONS:
             return 422, {"error": f"invalid region {region!r}"}
         guest = config.get("guest") or {}
-        if guest.get("cpu_kind") not in ("shared", "performance") or guest.get("memory_mb", 0) < 256:
+        if (
+            guest.get("cpu_kind") not in ("shared", "performance")
+            or guest.get("memory_mb", 0) < 256
+        ):
             return 422, {"error": "invalid guest"}
         name = body.get("name") or f"machine-{secrets.token_hex(3)}"
         if any(m["name"] == name and m["state"] != "destroyed" for m in app["machines"].values()):
@@ -136,7 +139,9 @@ class FakeFly(FakeApiServer):
         app = self._app(req)
         if app is None:
             return 404, {"error": "app not found"}
-        wanted = {k[len("metadata.") :]: v for k, v in req.query.items() if k.startswith("metadata.")}
+        wanted = {
+            k[len("metadata.") :]: v for k, v in req.query.items() if k.startswith("metadata.")
+        }
         include_deleted = req.query.get("include_deleted") == "true"
         out = []
         for m in app["machines"].values():

@@ -30,8 +30,43 @@ from rclaude.model import WorkerInfo
 
 #: Fly.io region codes (https://fly.io/docs/reference/regions/).
 FLY_REGIONS = frozenset(
-    "ams arn atl bog bom bos cdg den dfw ewr eze fra gdl gig gru hkg iad jnb lax lhr mad "
-    "mia nrt ord otp phx qro scl sea sin sjc syd waw yul yyz".split()
+    [
+        "ams",
+        "arn",
+        "atl",
+        "bog",
+        "bom",
+        "bos",
+        "cdg",
+        "den",
+        "dfw",
+        "ewr",
+        "eze",
+        "fra",
+        "gdl",
+        "gig",
+        "gru",
+        "hkg",
+        "iad",
+        "jnb",
+        "lax",
+        "lhr",
+        "mad",
+        "mia",
+        "nrt",
+        "ord",
+        "otp",
+        "phx",
+        "qro",
+        "scl",
+        "sea",
+        "sin",
+        "sjc",
+        "syd",
+        "waw",
+        "yul",
+        "yyz",
+    ]
 )
 #: Guest presets → (cpu_kind, cpus); memory per CPU bounds in MB by kind.
 GUEST_PRESETS = {
@@ -182,9 +217,7 @@ class FlyCompute:
         if len(existing) >= n:
             return started[:n]
         if self.worker_env:
-            self._api().json(
-                "POST", f"{self._app_path}/secrets", json={"values": self.worker_env}
-            )
+            self._api().json("POST", f"{self._app_path}/secrets", json={"values": self.worker_env})
         for i in range(len(existing), n):
             body = self._machine_body(guest, token, i)
             machine = self._api().json("POST", f"{self._app_path}/machines", json=body)
@@ -268,9 +301,10 @@ class FlyCompute:
                 )
 
     def _machines(self, key: str, value: str) -> list[dict[str, Any]]:
-        return self._api().json(
-            "GET", f"{self._app_path}/machines", params={f"metadata.{key}": value}
-        ) or []
+        return (
+            self._api().json("GET", f"{self._app_path}/machines", params={f"metadata.{key}": value})
+            or []
+        )
 
     def _idle(self, machine: dict[str, Any]) -> bool:
         if machine.get("state") in ("created", "stopped", "suspended", "failed"):

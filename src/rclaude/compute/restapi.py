@@ -4,7 +4,7 @@ Contract:
 
 - every call goes to ``base_url + path`` with the bearer token in the ``Authorization``
   header (never in the URL, never logged);
-- 429 and 5xx answers and connection errors are retried up to ``retries`` times; the
+- 429, 5xx and rate-limit 403 answers and connection errors are retried up to ``retries`` times; the
   wait honours ``Retry-After`` (seconds or an HTTP date, capped at ``max_delay``) and
   otherwise backs off exponentially from ``backoff``;
 - other 4xx answers are translated at this boundary into the rclaude error tree
@@ -134,13 +134,8 @@ class ApiClient:
                 continue
             if resp.status_code in ok or resp.status_code < 400:
                 return resp
-            if resp.status_code in RETRY_STATUSES and attempt < self.retries:
-                delay = backoff_delay(
-                    attempt,
-                    self.backoff,
-                    self.max_delay,
-                    retry_after_seconds(resp.headers.get("Retry-After")),
-                )
+            if _retryable(resp) and attempt < self.retries:
+                delay = backoff_delay(attempt, self.backoff, self.max_delay, _wait_hint(resp))
                 log.info(
                     "%s %s %s answered %s; retrying in %.1fs",
                     self.service,
@@ -181,6 +176,27 @@ class ApiClient:
         if status in (400, 422):
             return ValidationError(what, code=code)
         return BackendError(what, code=code, hint="retry later; the service reported an error")
+
+
+def _rate_limited(resp) -> bool:
+    """GitHub signals (secondary) rate limits with 403 + Retry-After or remaining=0."""
+    return resp.status_code == 403 and (
+        "Retry-After" in resp.headers or resp.headers.get("X-RateLimit-Remaining") == "0"
+    )
+
+
+def _retryable(resp) -> bool:
+    return resp.status_code in RETRY_STATUSES or _rate_limited(resp)
+
+
+def _wait_hint(resp) -> float | None:
+    after = retry_after_seconds(resp.headers.get("Retry-After"))
+    if after is None and resp.headers.get("X-RateLimit-Remaining") == "0":
+        try:
+            after = max(0.0, float(resp.headers["X-RateLimit-Reset"]) - time.time())
+        except (KeyError, ValueError):
+            after = None
+    return after
 
 
 def _message(resp) -> str:

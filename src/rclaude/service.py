@@ -169,6 +169,11 @@ class TaskService:
             yield from chunks
             after_seq = chunks[-1].seq
 
+    def download_results(self, task: Task, dest: Path, *, apply_deletions: bool = False) -> list[str]:
+        from rclaude import snapshot
+
+        return snapshot.download(self.p.store, task.result or {}, dest, apply_deletions=apply_deletions)
+
     # -- housekeeping -----------------------------------------------------------
     def reap_dead_letters(self) -> int:
         """Mark tasks whose message was dead-lettered as failed (idempotent)."""

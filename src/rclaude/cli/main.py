@@ -61,12 +61,24 @@ def build_app() -> typer.Typer:
     return app
 
 
-def run_app(app: typer.Typer, prog: str) -> int:
+def split_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """For ``rclaude run … -- CMD …``: the options part and the command after ``--``."""
+    sub = next((a for a in argv if not a.startswith("-")), None)
+    if sub == "run" and "--" in argv:
+        i = argv.index("--")
+        return argv[:i], argv[i + 1 :]
+    return argv, None
+
+
+def run_app(app: typer.Typer, prog: str, argv: list[str] | None = None) -> int:
     from rclaude.errors import RclaudeError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    argv, command = split_command(argv)
+    _STATE["command"] = command
     try:
-        app(prog_name=prog, standalone_mode=False)
-        return 0
+        rv = app(args=argv, prog_name=prog, standalone_mode=False)
+        return rv if isinstance(rv, int) else 0
     except RclaudeError as exc:
         if _STATE["debug"]:
             import traceback

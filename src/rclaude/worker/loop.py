@@ -45,6 +45,7 @@ class Worker:
         self._draining = threading.Event()
         self._stopped = threading.Event()
         self._slot_free = threading.Event()
+        self._state_changed = threading.Event()
         self.completed = 0
 
     # -- registry -----------------------------------------------------------------
@@ -60,7 +61,20 @@ class Worker:
         self.p.tasks.heartbeat_worker(self.id, state=state, busy=busy)
 
     def _heartbeat_loop(self) -> None:
-        while not self._stopped.wait(self.heartbeat_every):
+        next_extend = time.monotonic() + self.heartbeat_every
+        while not self._stopped.is_set():
+            # Busy/idle changes are published promptly, off the task's hot path.
+            changed = self._state_changed.wait(max(0.0, next_extend - time.monotonic()))
+            self._state_changed.clear()
+            if self._stopped.is_set():
+                return
+            if changed and time.monotonic() < next_extend:
+                try:
+                    self._beat()
+                except Exception as exc:
+                    log.warning("heartbeat failed: %s", exc)
+                continue
+            next_extend = time.monotonic() + self.heartbeat_every
             with self._lock:
                 held = list(self.running.values())
             for r in held:
@@ -110,6 +124,7 @@ class Worker:
         finally:
             self._drain()
             self._stopped.set()
+            self._state_changed.set()
             try:
                 self.p.tasks.remove_worker(self.id)
             except Exception:
@@ -121,7 +136,7 @@ class Worker:
         with self._lock:
             self.running[lease.message.id] = r
         if len(self.running) == 1:
-            self._beat()
+            self._state_changed.set()
         t = threading.Thread(target=self._run_one, args=(r,), name=f"task-{lease.message.task_id}",
                              daemon=True)
         t.start()
@@ -136,6 +151,8 @@ class Worker:
                 self.running.pop(r.lease.message.id, None)
             self.completed += 1
             self._slot_free.set()
+            if not self.running:
+                self._state_changed.set()
 
     def _drain(self) -> None:
         deadline = time.monotonic() + self.drain_timeout

@@ -33,7 +33,11 @@ def set_value(path: Path, dotted_key: str, raw_value: str) -> None:
     Raises RC-CONFIG-001 for an unknown key (with the closest one), RC-CONFIG-002 for
     a section used as a value or an invalid value.
     """
-    norm, model, leaf = keys.resolve(dotted_key)
+    try:
+        norm, model, leaf = keys.resolve(dotted_key)
+    except ConfigError as exc:
+        exc.where = Where(file=str(path), key=dotted_key)
+        raise
     sub = keys.section(model, leaf)
     if sub is not None:
         listed = ", ".join(keys.camel(sub, n) for n in sub.model_fields)

@@ -105,7 +105,9 @@ def rewrite_backend(raw: dict[str, Any]) -> list[str]:
                 code="RC-CONFIG-003",
                 hint=f"write backend: {provider} and keep the aws.mode you want",
             )
-        aws["mode"] = mode
+        rest = {k: v for k, v in aws.items() if k != "mode"}
+        aws.clear()
+        aws.update({"mode": mode, **rest})
         raw["backend"] = provider
     else:
         rebuilt: dict[str, Any] = {}

@@ -1,0 +1,10 @@
+"""Git branch/commit/push and GitHub pull requests for agent tasks.
+
+The worker calls :func:`prepare_workspace` before a task's command and :func:`finalize`
+after it. Tokens only ever reach git through a credential helper reading the child
+process's environment (see :mod:`rclaude.vcs.git`).
+"""
+
+from rclaude.vcs.workflow import GitContext, finalize, prepare_workspace
+
+__all__ = ["GitContext", "finalize", "prepare_workspace"]

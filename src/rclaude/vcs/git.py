@@ -24,7 +24,7 @@ TOKEN_ENV = "RCLAUDE_GIT_TOKEN"
 #: Reads the token from the child's environment; answers only the "get" action.
 CREDENTIAL_HELPER = (
     '!f() { test "$1" = get || exit 0; echo username=x-access-token; '
-    'echo "password=${%s}"; }; f' % TOKEN_ENV
+    'echo "password=${' + TOKEN_ENV + '}"; }; f'
 )
 
 TokenProvider = Callable[[], "str | None"]

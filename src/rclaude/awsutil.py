@@ -17,6 +17,7 @@ boto3 is imported inside the functions: importing this module costs nothing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -59,23 +60,35 @@ def client(
     standard chain (env, profile, instance role); they are never passed in argv.
     """
     import boto3
+    import botocore.session
     from botocore.config import Config as BotoConfig
     from botocore.exceptions import ProfileNotFound
 
+    core = botocore.session.get_session()
+    # One JSON-model loader per process: each new session otherwise re-reads and
+    # re-parses the service models (~100 ms per client).
+    core.register_component("data_loader", _shared_loader())
     try:
-        session = boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
+        session = boto3.session.Session(botocore_session=core, profile_name=profile)
+        return session.client(
+            service,
+            region_name=region,
+            endpoint_url=endpoint_url,
+            config=BotoConfig(retries=dict(RETRY_CONFIG), user_agent_extra="rclaude"),
+        )
     except ProfileNotFound:
         raise ConfigError(
             f"AWS profile {profile!r} does not exist",
             code="RC-AWS-005",
             hint="run `aws configure list-profiles`, or set aws.profile to an existing profile",
         ) from None
-    return session.client(
-        service,
-        region_name=region,
-        endpoint_url=endpoint_url,
-        config=BotoConfig(retries=dict(RETRY_CONFIG), user_agent_extra="rclaude"),
-    )
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_loader() -> Any:
+    import botocore.loaders
+
+    return botocore.loaders.create_loader()
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -111,11 +124,17 @@ def translate(exc: BaseException, action: str) -> RclaudeError:
             "instance/task with a role",
         )
     elif isinstance(exc, ProfileNotFound):
-        err = ConfigError(f"{exc} while trying to {action}", code="RC-AWS-005",
-                          hint="set aws.profile to an existing profile")
+        err = ConfigError(
+            f"{exc} while trying to {action}",
+            code="RC-AWS-005",
+            hint="set aws.profile to an existing profile",
+        )
     elif isinstance(exc, NoRegionError):
-        err = ConfigError(f"no AWS region set while trying to {action}", code="RC-AWS-006",
-                          hint="set aws.region in config.yaml or pass --region")
+        err = ConfigError(
+            f"no AWS region set while trying to {action}",
+            code="RC-AWS-006",
+            hint="set aws.region in config.yaml or pass --region",
+        )
     elif isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
         err = BackendError(
             f"cannot reach AWS while trying to {action}: {exc}",

@@ -86,6 +86,7 @@ def check(raw: dict, path: Path, lines: yamlio.LineMap) -> Config:
         return Origin(f"{path}:{where.line}" if where.line else str(path), where, "file")
 
     layer = normalize(raw, origin, label=str(path))
+    layer.locate = lines.where
     legacy.apply_to_layer(layer)
     return explain.validate(layer)
 

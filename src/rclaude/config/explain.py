@@ -70,9 +70,14 @@ def _one(err: dict[str, Any], layer: Layer) -> ConfigError:
     origin = layer.origin(dotted)
     where = origin.where if origin else Where(key=dotted)
     if origin and origin.kind == "file" and where.key:
-        # Say the key as the file spells it, down to list indexes.
+        # Say the key as the file spells it, down to list indexes, on its own line.
         extra = path[len(where.key.split(".")) :]
-        where = Where(file=where.file, line=where.line, key=".".join((where.key, *extra)))
+        spelled = (*where.key.split("."), *extra)
+        where = (
+            layer.locate(spelled)
+            if layer.locate
+            else Where(file=where.file, line=where.line, key=".".join(spelled))
+        )
     shown = where.key or dotted
     suffix = f" (from {origin.source})" if origin and origin.kind != "file" else ""
     value = err.get("input")

@@ -48,6 +48,8 @@ class Layer:
     #: dotted field-name path (sections and leaves) -> origin
     origins: dict[str, Origin] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: For file layers: spelled key path -> Where (finds lines of list items too).
+    locate: Callable[[tuple[str, ...]], Where] | None = None
 
     def origin(self, dotted: str) -> Origin | None:
         """The origin of ``dotted`` or of its closest ancestor that has one."""

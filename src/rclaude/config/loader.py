@@ -183,6 +183,7 @@ def file_layer(path: Path) -> Layer:
         return Origin(f"{path}:{where.line}" if where.line else str(path), where, "file")
 
     layer = normalize(data, origin, label=str(path))
+    layer.locate = lines.where
     legacy.apply_to_layer(layer)
     return layer
 

@@ -51,6 +51,8 @@ class BootInputs:
     secret_id: str | None = None
     inline_bundle: bytes | None = None
     endpoint_url: str | None = None
+    #: Region of the bucket and the secret (the first configured region).
+    home_region: str | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -77,6 +79,7 @@ def build_cloud_config(
     phases: list[tuple[str, list[str], dict]] = []
     agent_cfg: dict = {
         "region": inputs.region,
+        "home_region": inputs.home_region or inputs.region,
         "bundle_dir": BUNDLE_DIR,
         "work_dir": WORK_DIR,
         "state_dir": LAYOUT.state_dir,

@@ -161,8 +161,13 @@ def aws_request(
         return resp.read()
 
 
+def _home(cfg: dict) -> str:
+    """Region of the deployment's bucket and secret."""
+    return cfg.get("home_region") or cfg["region"]
+
+
 def _s3_url(cfg: dict, bucket: str, key: str) -> str:
-    base = cfg.get("endpoint_url") or f"https://s3.{cfg['region']}.amazonaws.com"
+    base = cfg.get("endpoint_url") or f"https://s3.{_home(cfg)}.amazonaws.com"
     return f"{base.rstrip('/')}/{bucket}/{urllib.parse.quote(key)}"
 
 
@@ -192,7 +197,7 @@ def fetch_bundle(cfg: dict) -> None:
             if not b.get("key"):
                 raise AgentError(f"bundle download failed: {exc}") from None
             archive.write_bytes(
-                aws_request("GET", "s3", cfg["region"], _s3_url(cfg, b["bucket"], b["key"]))
+                aws_request("GET", "s3", _home(cfg), _s3_url(cfg, b["bucket"], b["key"]))
             )
     got = sha256_file(archive)
     if got != b["sha256"]:
@@ -227,7 +232,7 @@ def install_uploads(cfg: dict) -> None:
 
 def fetch_secrets(cfg: dict) -> None:
     s = cfg["secrets"]
-    region = cfg["region"]
+    region = _home(cfg)
     url = cfg.get("endpoint_url") or f"https://secretsmanager.{region}.amazonaws.com"
     body = json.dumps({"SecretId": s["secret_id"]}).encode()
     raw = aws_request(
@@ -320,7 +325,7 @@ def status(cfg: dict, phase: str, state: str) -> None:
         aws_request(
             "PUT",
             "s3",
-            cfg["region"],
+            _home(cfg),
             _s3_url(cfg, st["bucket"], key),
             body,
             {"Content-Type": "application/json"},

@@ -8,6 +8,8 @@ Moto quirks worked around here (see docs/aws-backend.md):
   (moto raises a bare 500 otherwise) and per-container ``memory`` in the task
   definition (moto sums container memory to place tasks);
 - ``run_instances`` checks that the instance profile exists;
+- moto moves ECS tasks towards STOPPED on every DescribeTasks; the fixture pins
+  them at RUNNING through moto's state-manager API;
 - the VPC gets ``enableDnsHostnames`` like a real deployment's VPC, so instances get
   private DNS names.
 """
@@ -56,7 +58,7 @@ class Footprint:
                 "security_group_ids": [self.security_group_id],
                 "instance_profile": self.instance_profile,
             },
-            "ecs": {"cluster_name": self.cluster, "task_definition": self.task_definition},
+            "ecs": {"cluster_name": self.cluster, "task_definition": "rclaude-worker-ec2"},
             "shared": {"instance_type": "t3.large", "max_tasks_per_instance": 8},
             "fargate": {
                 "cluster_name": self.cluster,
@@ -73,8 +75,30 @@ class Footprint:
         return Config(backend="aws", aws=aws, orchestrator={"max_workers": 10})
 
 
+def _moto_api(endpoint: str, path: str, body: dict) -> None:
+    import urllib.request
+
+    req = urllib.request.Request(
+        f"{endpoint}/moto-api/state-manager/{path}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(req, timeout=10).read()
+
+
 @pytest.fixture
-def footprint(aws) -> Footprint:
+def footprint(aws):
+    """The deployment's network, role and cluster; ECS tasks stay RUNNING meanwhile."""
+    # moto advances a task's lastStatus one step on every DescribeTasks (RUNNING ->
+    # DEACTIVATING -> ... -> STOPPED) unless told otherwise: pin it like real AWS.
+    _moto_api(aws, "set-transition",
+              {"model_name": "ecs::task", "transition": {"progression": "manual", "times": 10**9}})
+    yield _build_footprint(aws)
+    _moto_api(aws, "unset-transition", {"model_name": "ecs::task"})
+
+
+def _build_footprint(aws: str) -> Footprint:
     ec2 = awsutil.client("ec2", region="us-east-1", endpoint_url=aws)
     vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
@@ -116,6 +140,15 @@ def footprint(aws) -> Footprint:
         requiresCompatibilities=["EC2", "FARGATE"],
         cpu="1024",
         memory="2048",
+        containerDefinitions=[
+            {"name": "worker", "image": "ghcr.io/rclaude/worker:latest", "memory": 512, "cpu": 256}
+        ],
+    )
+    # The EC2 launch type uses bridge networking (awsvpc would need subnets per task).
+    ecs.register_task_definition(
+        family="rclaude-worker-ec2",
+        networkMode="bridge",
+        requiresCompatibilities=["EC2"],
         containerDefinitions=[
             {"name": "worker", "image": "ghcr.io/rclaude/worker:latest", "memory": 512, "cpu": 256}
         ],

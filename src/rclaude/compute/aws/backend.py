@@ -157,7 +157,7 @@ class AwsCompute:
                 known_ids is not None
                 and w.id not in known_ids
                 and w.started_at is not None
-                and now - w.started_at > grace
+                and now - w.started_at >= grace
             ):
                 report.reasons[w.id] = f"never registered within {grace:g}s"
         report.removed = sorted(report.reasons)

@@ -253,7 +253,8 @@ class InstancePool:
             slots=self.plan.slots,
             busy=self.plan.slots if state == "busy" else 0,
             host=inst.get("PrivateIpAddress") or inst.get("PrivateDnsName") or None,
-            started_at=launched.timestamp() if launched is not None else None,
+            started_at=tags.launched_at(tagmap)
+            or (launched.timestamp() if launched is not None else None),
             details={
                 "instance_type": inst.get("InstanceType"),
                 "az": inst.get("Placement", {}).get("AvailabilityZone"),

@@ -6,6 +6,8 @@ Every instance and task rclaude starts carries:
 - ``rclaude:deployment`` = ``aws.deployment`` — several deployments share an account;
 - ``rclaude:worker``     = the mode (``ec2``, ``shared``, ``ecs``, ``fargate``);
 - ``rclaude:launch-token`` = the caller's idempotency token, when one was given;
+- ``rclaude:launched-at`` = launch time (epoch seconds), so the orphan sweeper can age
+  workers the same way on EC2 and ECS;
 - ``rclaude:state``      = ``idle`` or ``busy``, set by the worker itself (through its
   role) so that ``stop`` can tell idle workers without a TaskStore.
 """
@@ -18,16 +20,20 @@ DEPLOYMENT = "rclaude:deployment"
 WORKER = "rclaude:worker"
 LAUNCH_TOKEN = "rclaude:launch-token"
 STATE = "rclaude:state"
+LAUNCHED_AT = "rclaude:launched-at"
 NAME = "Name"
 
 
 def worker_tags(deployment: str, mode: str, token: str | None) -> dict[str, str]:
     """The tags put on every worker resource at launch."""
+    import time
+
     tags = {
         MANAGED_BY: MANAGED_BY_VALUE,
         DEPLOYMENT: deployment,
         WORKER: mode,
         NAME: f"rclaude-{deployment}-{mode}",
+        LAUNCHED_AT: str(int(time.time())),
     }
     if token:
         tags[LAUNCH_TOKEN] = token
@@ -59,6 +65,13 @@ def ec2_filters(deployment: str, mode: str | None = None) -> list[dict[str, list
     if mode:
         filters.append({"Name": f"tag:{WORKER}", "Values": [mode]})
     return filters
+
+
+def launched_at(tags: dict[str, str]) -> float | None:
+    try:
+        return float(tags[LAUNCHED_AT])
+    except (KeyError, ValueError):
+        return None
 
 
 def is_ours(tags: dict[str, str], deployment: str, mode: str | None = None) -> bool:

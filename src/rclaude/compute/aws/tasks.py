@@ -201,7 +201,8 @@ class TaskPool:
             state=state,
             slots=self.plan.slots,
             busy=self.plan.slots if state == "busy" else 0,
-            started_at=created.timestamp() if hasattr(created, "timestamp") else None,
+            started_at=tags.launched_at(tagmap)
+            or (created.timestamp() if hasattr(created, "timestamp") else None),
             details={
                 "task_arn": arn,
                 "cluster": self.plan.cluster,

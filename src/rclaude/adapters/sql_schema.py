@@ -72,3 +72,61 @@ workers = Table(
     Column("heartbeat_at", Float, nullable=True),
     Column("details", Text, nullable=True),
 )
+
+# -- control plane auth (rclaude.server.auth) ------------------------------------------
+# Every secret (magic-link token, session token, API token) is stored only as its
+# sha256 hex digest; the plain value exists once, in the mail or the response that
+# created it.
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+
+magic_links = Table(
+    "magic_links",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("email", String(320), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("used_at", Float, nullable=True),
+)
+Index("magic_links_email", magic_links.c.email, magic_links.c.created_at)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(32), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("last_seen_at", Float, nullable=True),
+)
+Index("sessions_user", sessions.c.user_id)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", String(32), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("last_used_at", Float, nullable=True),
+    Column("revoked_at", Float, nullable=True),
+)
+Index("api_tokens_user", api_tokens.c.user_id)
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(400), nullable=False),
+    Column("at", Float, nullable=False),
+)
+Index("login_attempts_key_at", login_attempts.c.key, login_attempts.c.at)

@@ -200,3 +200,11 @@ def test_check_fly_reports_each_check(fly_env):
 def test_describe(fly_env):
     d = make(fly_env).describe()
     assert d["backend"] == "fly" and d["app"] == "rc-app" and d["region"] == "iad"
+
+
+def test_fly_and_codespace_satisfy_the_compute_port(fly_env):
+    from rclaude.compute.codespace import CodespaceCompute
+    from rclaude.ports import Compute
+
+    assert isinstance(make(fly_env), Compute)
+    assert isinstance(CodespaceCompute(Config(), {}), Compute)

@@ -43,7 +43,10 @@ class Project:
 
     @property
     def deployment_id(self) -> str:
-        """Stable id: the name plus a short hash of the root path (same project = same id)."""
+        """Stable id: ``aws.deployment_name`` as given, else the directory name plus a
+        short hash of the root path (same project = same id, two clones differ)."""
+        if self.config.aws.deployment_name:
+            return self.config.aws.deployment_name
         digest = hashlib.sha256(str(self.root.resolve()).encode()).hexdigest()[:8]
         return f"{self.name}-{digest}"
 

@@ -45,7 +45,8 @@ class AwsSection(Strict):
     bucket: str | None = None
     #: AWS API endpoint for every service (a moto server in tests); None = AWS itself.
     endpoint_url: str | None = None
-    deployment_name: str | None = None
+    #: Fixed deployment id (letters, digits, '-'); default: <dir name>-<path hash>.
+    deployment_name: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9-]{0,47}$")
     root_volume_gb: int = Field(20, ge=8, le=16384)
 
     @field_validator("allowed_cidrs")

@@ -1,0 +1,2 @@
+#!/bin/bash
+echo "helper one" >> /var/log/app-setup.log

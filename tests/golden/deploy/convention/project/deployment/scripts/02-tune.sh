@@ -1,0 +1,2 @@
+#!/bin/bash
+echo "helper two" >> /var/log/app-setup.log

@@ -1,0 +1,3 @@
+#!/bin/bash
+set -euo pipefail
+echo "main setup" >> /var/log/app-setup.log

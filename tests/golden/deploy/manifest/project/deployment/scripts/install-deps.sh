@@ -1,0 +1,3 @@
+#!/bin/bash
+set -e
+echo deps > /opt/myapp/deps.txt

@@ -42,14 +42,14 @@ def exit_status(final: dict[str, Any]) -> int:
     state = final.get("state")
     if state == TaskState.TIMED_OUT.value:
         return 124
+    if state == TaskState.CANCELLED.value:
+        return 130
     if final.get("signal"):
         return 128 + int(final["signal"])
     if final.get("exit_code") is not None:
         return int(final["exit_code"])
     if state == TaskState.SUCCEEDED.value:
         return 0
-    if state == TaskState.CANCELLED.value:
-        return 130
     return 1
 
 

@@ -21,11 +21,7 @@ COMMAND_MODULES = (
 )
 
 
-def _state() -> dict:
-    return _STATE
-
-
-_STATE: dict = {"debug": False, "json": False}
+from rclaude.cli.state import STATE as _STATE
 
 
 def build_app() -> typer.Typer:

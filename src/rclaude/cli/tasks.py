@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from rclaude.cli import context
-from rclaude.cli.main import _STATE
+from rclaude.cli.state import STATE as _STATE
 from rclaude.cli.render import print_json
 from rclaude.errors import UsageError
 

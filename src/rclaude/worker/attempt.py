@@ -151,7 +151,7 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
 
 def _finish(p, lease, task: Task, number: int, worker_id: str, outcome: Outcome, result) -> TaskState:
     if outcome.cancelled:
-        state, reason = TaskState.CANCELLED, "cancelled"
+        state, reason = TaskState.CANCELLED, "cancelled on request"
     elif outcome.timed_out:
         state, reason = TaskState.TIMED_OUT, f"timed out after {task.spec.timeout:g}s"
     elif outcome.error and outcome.exit_code is None:

@@ -229,3 +229,26 @@ def test_parse_repo():
     assert parse_repo("git@github.com:octo/app.git") == "octo/app"
     assert parse_repo("octo/app") == "octo/app"
     assert parse_repo("/tmp/remote.git") is None
+
+
+def test_check_git_reports_scopes(github):
+    from rclaude.config.schema import Config
+    from rclaude.vcs import check_git
+
+    cfg = Config(git={"api_url": github.url})
+    assert [ok for _, ok, _ in check_git(cfg, env={"GITHUB_TOKEN": TOKEN})] == [True, True]
+    github.tokens["cs-only"] = {"login": "octo", "scopes": "codespace"}
+    res = check_git(cfg, env={"GITHUB_TOKEN": "cs-only"})
+    assert res[-1][1] is False and "repo" in res[-1][2]
+    assert check_git(cfg, env={"PATH": ""})[0][1] is False
+
+
+def test_token_provider_is_lazy_and_cached(tmp_path):
+    from rclaude.compute.tokens import github_token_provider
+
+    env = {"GITHUB_TOKEN": "first"}
+    provide = github_token_provider(env)
+    env["GITHUB_TOKEN"] = "second"  # looked up on first use, not at construction
+    assert provide() == "second"
+    env["GITHUB_TOKEN"] = "third"
+    assert provide() == "second"

@@ -97,3 +97,20 @@ def require_github_token(env: dict[str, str] | None = None) -> Token:
             hint="set GITHUB_TOKEN, or log in with `gh auth login` so `gh auth token` works",
         )
     return tok
+
+
+def github_token_provider(env: dict[str, str] | None = None):
+    """A zero-argument callable for :func:`rclaude.vcs.prepare_workspace`.
+
+    The lookup runs on first use (not at construction) and is remembered, so a task
+    that never pushes never runs ``gh``.
+    """
+    cache: list[str | None] = []
+
+    def provide() -> str | None:
+        if not cache:
+            tok = github_token(env)
+            cache.append(tok.value if tok else None)
+        return cache[0]
+
+    return provide

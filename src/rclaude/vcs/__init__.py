@@ -5,6 +5,6 @@ after it. Tokens only ever reach git through a credential helper reading the chi
 process's environment (see :mod:`rclaude.vcs.git`).
 """
 
-from rclaude.vcs.workflow import GitContext, finalize, prepare_workspace
+from rclaude.vcs.workflow import GitContext, check_git, finalize, prepare_workspace
 
-__all__ = ["GitContext", "finalize", "prepare_workspace"]
+__all__ = ["GitContext", "check_git", "finalize", "prepare_workspace"]

@@ -213,3 +213,21 @@ def _open_pull_request(ctx: GitContext, task) -> str:
             draft=ctx.settings.draft,
         )
     return pr["html_url"]
+
+
+def check_git(config, *, env: dict[str, str] | None = None) -> list[tuple[str, bool, str]]:
+    """Checks for ``rclaude check`` (pull requests): token and ``repo`` scope; never raises."""
+    from rclaude.compute.tokens import github_token
+    from rclaude.vcs.github import GitHubApi
+
+    tok = github_token(env)
+    if tok is None:
+        return [("github token (PRs)", False, "set GITHUB_TOKEN or run `gh auth login`")]
+    results = [("github token (PRs)", True, f"from {tok.source}")]
+    try:
+        with GitHubApi(config.git.api_url, tok.value, retries=1) as gh:
+            login = gh.require_scopes(["repo"], "push branches and open pull requests")
+        results.append(("github scopes (PRs)", True, f"{login}: repo"))
+    except RclaudeError as exc:
+        results.append(("github scopes (PRs)", False, str(exc)))
+    return results

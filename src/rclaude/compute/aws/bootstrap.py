@@ -1,8 +1,8 @@
 """The cloud-init user-data that turns a fresh instance into one ``rclaude worker``.
 
-Generated as data (a dict) and serialized with ``yaml.safe_dump``, so quoting is never
-hand-made. It should move onto the shared renderer ``rclaude.cloudinit`` (built for the
-spot deployer) once that exists; the document below is what both must produce.
+Built with the shared renderer :class:`rclaude.cloudinit.CloudConfig` (the spot
+deployer's), so the document is data serialized once, never hand-made YAML, and the
+install runs as a marked boot phase that is not repeated on reboot.
 
 What the instance does at boot:
 
@@ -14,7 +14,7 @@ What the instance does at boot:
 3. starts ``rclaude-worker.service`` as an unprivileged user, with
    ``RCLAUDE_WORKER_ID`` set to the instance id (read through IMDSv2);
 4. powers the instance off when the worker exits (idle timeout, or a failure) or when
-   the bootstrap itself fails; instances are launched with shutdown behaviour
+   the install phase fails (``on_failure``); instances are launched with shutdown behaviour
    ``terminate``, so nothing is left running and billing.
 """
 
@@ -22,23 +22,14 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rclaude.cloudinit import CloudConfig
 
 VENV = "/opt/rclaude"
 ENV_FILE = "/etc/rclaude/worker.env"
 UNIT = "rclaude-worker.service"
-
-_BOOTSTRAP = """#!/bin/sh
-# Installs the worker; any failure powers the instance off (and so terminates it).
-set -eu
-trap 'echo "rclaude bootstrap failed" >&2; shutdown -h now' EXIT
-id rclaude >/dev/null 2>&1 || useradd --system --create-home --shell /usr/sbin/nologin rclaude
-python3 -m venv {venv}
-{venv}/bin/pip install --quiet --upgrade pip
-{venv}/bin/pip install --quiet {package}
-systemctl daemon-reload
-systemctl enable --now {unit}
-trap - EXIT
-"""
 
 _UNIT = """[Unit]
 Description=rclaude worker (exits when idle; the instance then powers off)
@@ -81,36 +72,35 @@ def cloud_config(
     package: str,
     idle_timeout: float,
     concurrency: int,
-) -> dict:
-    """The cloud-config document as data."""
-    return {
-        "package_update": True,
-        "packages": ["python3", "python3-pip"],
-        "write_files": [
-            {
-                "path": ENV_FILE,
-                "permissions": "0600",
-                "owner": "root:root",
-                "content": env_file(worker_env),
-            },
-            {
-                "path": f"/etc/systemd/system/{UNIT}",
-                "permissions": "0644",
-                "content": _UNIT.format(
-                    env_file=ENV_FILE,
-                    venv=VENV,
-                    idle=f"{idle_timeout:g}",
-                    concurrency=concurrency,
-                ),
-            },
-            {
-                "path": "/usr/local/sbin/rclaude-bootstrap",
-                "permissions": "0755",
-                "content": _BOOTSTRAP.format(venv=VENV, package=shlex.quote(package), unit=UNIT),
-            },
+) -> CloudConfig:
+    """The worker's cloud-config, as a builder (``.render()`` gives the text)."""
+    from rclaude.cloudinit import CloudConfig
+
+    cfg = CloudConfig()
+    cfg.add_packages("python3", "python3-pip")
+    cfg.add_write_file(ENV_FILE, env_file(worker_env), mode="0600", owner="root:root")
+    cfg.add_write_file(
+        f"/etc/systemd/system/{UNIT}",
+        _UNIT.format(
+            env_file=ENV_FILE, venv=VENV, idle=f"{idle_timeout:g}", concurrency=concurrency
+        ),
+    )
+    cfg.add_boot_phase(
+        "install-worker",
+        [
+            "id rclaude >/dev/null 2>&1 || "
+            "useradd --system --create-home --shell /usr/sbin/nologin rclaude",
+            f"python3 -m venv {VENV}",
+            f"{VENV}/bin/pip install --quiet --upgrade pip",
+            f"{VENV}/bin/pip install --quiet {shlex.quote(package)}",
         ],
-        "runcmd": [["/usr/local/sbin/rclaude-bootstrap"]],
-    }
+    )
+    cfg.add_boot_phase(
+        "start-worker", ["systemctl daemon-reload", f"systemctl enable --now {UNIT}"]
+    )
+    # A worker that cannot be installed must not sit there billing.
+    cfg.on_failure(["shutdown -h now"])
+    return cfg
 
 
 def user_data(
@@ -121,18 +111,6 @@ def user_data(
     concurrency: int,
 ) -> str:
     """The user-data text (``#cloud-config`` + YAML) for one worker instance."""
-    import yaml
-
-    class _Dumper(yaml.SafeDumper):
-        pass
-
-    def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-        # Multi-line files as block literals, so the user-data reads like the files.
-        style = "|" if "\n" in value else None
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-    _Dumper.add_representer(str, _str)
-    doc = cloud_config(
+    return cloud_config(
         worker_env, package=package, idle_timeout=idle_timeout, concurrency=concurrency
-    )
-    return "#cloud-config\n" + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=1000)
+    ).render()

@@ -92,8 +92,11 @@ def footprint(aws):
     """The deployment's network, role and cluster; ECS tasks stay RUNNING meanwhile."""
     # moto advances a task's lastStatus one step on every DescribeTasks (RUNNING ->
     # DEACTIVATING -> ... -> STOPPED) unless told otherwise: pin it like real AWS.
-    _moto_api(aws, "set-transition",
-              {"model_name": "ecs::task", "transition": {"progression": "manual", "times": 10**9}})
+    _moto_api(
+        aws,
+        "set-transition",
+        {"model_name": "ecs::task", "transition": {"progression": "manual", "times": 10**9}},
+    )
     yield _build_footprint(aws)
     _moto_api(aws, "unset-transition", {"model_name": "ecs::task"})
 

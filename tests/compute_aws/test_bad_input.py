@@ -86,8 +86,11 @@ def test_missing_permissions(footprint, monkeypatch):
             {
                 "Version": "2012-10-17",
                 "Statement": [
-                    {"Effect": "Allow", "Action": ["ec2:Describe*", "ssm:GetParameter"],
-                     "Resource": "*"}
+                    {
+                        "Effect": "Allow",
+                        "Action": ["ec2:Describe*", "ssm:GetParameter"],
+                        "Resource": "*",
+                    }
                 ],
             }
         ),

@@ -206,3 +206,27 @@ def test_check_codespace(gh_env):
     gh_env.tokens["narrow"] = {"login": "octo", "scopes": "repo"}
     res = check_codespace(cfg, env={"GITHUB_TOKEN": "narrow"})
     assert res[-1][1] is False and "RC-GITHUB-SCOPE" in res[-1][2]
+
+
+def test_422_from_api_is_validation_error_with_github_message(gh_env):
+    from rclaude.errors import ValidationError
+
+    gh_env.fail_next(
+        "PUT",
+        "/user/codespaces/secrets/",
+        422,
+        body={"message": "Validation Failed", "errors": [{"code": "invalid", "field": "key_id"}]},
+    )
+    with pytest.raises(ValidationError) as err:
+        make(gh_env).launch(1)
+    assert err.value.code == "RC-GITHUB-422"
+    assert "Validation Failed" in err.value.message and "key_id" in err.value.message
+    assert gh_env.calls("POST", "/codespaces") == []  # nothing created after the failure
+
+
+def test_404_on_vanished_codespace_during_stop_is_tolerated(gh_env):
+    compute = make(gh_env)
+    (w,) = compute.launch(1)
+    gh_env.codespaces[w.id]["state"] = "Shutdown"
+    gh_env.fail_next("DELETE", f"/user/codespaces/{w.id}", 404)
+    assert compute.stop([w.id]) == [w.id]

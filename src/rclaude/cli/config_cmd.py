@@ -157,10 +157,14 @@ def migrate(
 
 
 def register(app: typer.Typer) -> None:
-    config_app = typer.Typer(
-        help="Show and change the configuration (user file, .rclaude.yaml).",
-        no_args_is_help=True,
-    )
+    config_app = typer.Typer(help="Show and change the configuration (user file, .rclaude.yaml).")
+
+    @config_app.callback(invoke_without_command=True)
+    def _help_without_subcommand(ctx: typer.Context) -> None:
+        # Plain help and exit 0 (no_args_is_help raises a usage error instead).
+        if ctx.invoked_subcommand is None:
+            typer.echo(ctx.get_help())
+
     config_app.command("show")(show)
     config_app.command("backend")(backend)
     config_app.command("set")(set_)

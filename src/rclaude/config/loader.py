@@ -214,8 +214,6 @@ def env_layers(env: Mapping[str, str]) -> list[Layer]:
 
 def near_miss_env(env: Mapping[str, str]) -> list[str]:
     """``RCLAUDE_*`` names that are ignored but look like a misspelled top-level key."""
-    import difflib
-
     found = []
     for name in env:
         rest = name[len(ENV_PREFIX) :].lower() if name.startswith(ENV_PREFIX) else ""
@@ -225,6 +223,8 @@ def near_miss_env(env: Mapping[str, str]) -> list[str]:
             and rest not in Config.model_fields
             and name not in RESERVED_ENV
         ):
+            import difflib
+
             near = difflib.get_close_matches(rest, list(Config.model_fields), n=1, cutoff=0.85)
             if near:
                 found.append(f"{name} is ignored: did you mean {legacy.env_name(near[0])}?")

@@ -92,6 +92,13 @@ _STATE_MAP = {
 }
 
 
+def _launch_tag(token: str) -> str:
+    """A name-safe, bounded form of a launch token (machine names allow [a-z0-9-])."""
+    import hashlib
+
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
 def guest_spec(guest: str, memory_mb: int) -> dict[str, Any]:
     """The machine ``guest`` object for a preset and memory size; ConfigError if invalid."""
     preset = GUEST_PRESETS.get(guest)
@@ -212,7 +219,7 @@ class FlyCompute:
         if n <= 0:
             return []
         guest = self.preflight()
-        existing = self._machines(LAUNCH_KEY, token) if token else []
+        existing = self._machines(LAUNCH_KEY, _launch_tag(token)) if token else []
         started = [self._info(m) for m in existing]
         if len(existing) >= n:
             return started[:n]
@@ -263,8 +270,8 @@ class FlyCompute:
         metadata = {ROLE_KEY: ROLE}
         name = None
         if token:
-            metadata[LAUNCH_KEY] = token
-            name = f"rclaude-{token[:20]}-{index}"
+            metadata[LAUNCH_KEY] = _launch_tag(token)
+            name = f"rclaude-{_launch_tag(token)}-{index}"
         body: dict[str, Any] = {
             "region": self.settings.region,
             "config": {
@@ -283,22 +290,21 @@ class FlyCompute:
         return body
 
     def _wait_started(self, machine: dict[str, Any]) -> None:
+        # One wait call blocks server-side for up to 60 s; 408 means "not yet".
+        per_call = min(self.settings.wait_timeout, 60)
         path = f"{self._app_path}/machines/{machine['id']}/wait"
-        params = {"state": "started", "timeout": min(self.settings.wait_timeout, 60)}
+        params = {"state": "started", "timeout": per_call}
         if machine.get("instance_id"):
             params["instance_id"] = machine["instance_id"]
-        deadline = time.monotonic() + self.settings.wait_timeout
-        while True:
-            resp = self._api().request("GET", path, params=params, ok=(408,), timeout=90)
+        for _ in range(-(-self.settings.wait_timeout // per_call)):
+            resp = self._api().request("GET", path, params=params, ok=(408,), timeout=per_call + 30)
             if resp.status_code != 408:
                 return
-            if time.monotonic() >= deadline:
-                raise RclaudeError(
-                    f"Fly machine {machine['id']} did not start within "
-                    f"{self.settings.wait_timeout}s",
-                    code="RC-FLY-408",
-                    hint="check `fly logs -a APP` and the worker image",
-                )
+        raise RclaudeError(
+            f"Fly machine {machine['id']} did not start within {self.settings.wait_timeout}s",
+            code="RC-FLY-408",
+            hint="check `fly logs -a APP` and the worker image",
+        )
 
     def _machines(self, key: str, value: str) -> list[dict[str, Any]]:
         return (

@@ -167,6 +167,12 @@ class ApiClient:
                 code=code,
                 hint=f"check that the {self.service} token is valid and not expired",
             )
+        if _rate_limited(resp):
+            return BackendError(
+                f"{self.service} API rate limit exceeded: {detail}",
+                code=f"{self.error_prefix}-429",
+                hint="wait for the rate limit to reset and retry",
+            )
         if status == 403:
             return AuthError(what, code=code, hint="the token lacks a permission this call needs")
         if status == 404:

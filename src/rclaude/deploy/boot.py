@@ -143,6 +143,7 @@ def build_cloud_config(
                 shlex.join(
                     [
                         "install",
+                        "-D",
                         "-m",
                         "0644",
                         f"{BUNDLE_DIR}/{svc.file}",

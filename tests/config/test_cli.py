@@ -131,3 +131,8 @@ def test_cli_runner_set_then_show(sandbox):
     assert runner.invoke(app, ["config", "set", "worker.concurrency", "4"]).exit_code == 0
     values = json.loads(runner.invoke(app, ["config", "show", "--json"]).stdout)["values"]
     assert values["worker.concurrency"] == {"value": 4, "source": f"{sandbox.user_file}:2"}
+
+
+def test_bare_config_prints_help(sandbox):
+    r = sandbox.cli("config")
+    assert r.returncode == 0 and "backend" in r.stdout and "schema" in r.stdout

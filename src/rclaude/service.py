@@ -140,13 +140,15 @@ class TaskService:
         while True:
             for chunk in self.p.log.follow(task.id, cur, after_seq, idle_timeout=1.0):
                 after_seq = chunk.seq
-                yield FollowEvent(cur, chunk)
-                if chunk.kind is ChunkKind.FINAL:
-                    if fixed or chunk.final_info().get("state") != TaskState.LOST.value:
-                        return
+                lost = (chunk.kind is ChunkKind.FINAL
+                        and chunk.final_info().get("state") == TaskState.LOST.value)
+                if lost and not fixed:  # redelivered: carry on with the next attempt
                     cur, after_seq = cur + 1, 0
                     yield FollowEvent(cur, new_attempt=True)
                     break
+                yield FollowEvent(cur, chunk)
+                if chunk.kind is ChunkKind.FINAL:
+                    return
             else:
                 latest = self.p.tasks.get(task.id)
                 if not fixed and latest.attempt > cur:

@@ -1,0 +1,61 @@
+"""A worker killed mid-task: the lease expires, attempt 2 runs, attempt 1 stays readable."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+
+def wait_for(pred, timeout=30.0, step=0.1):
+    end = time.time() + timeout
+    while time.time() < end:
+        value = pred()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError("condition not met in time")
+
+
+def test_kill_9_worker_leads_to_attempt_2_and_correct_final_state(cli):
+    cli.env["RCLAUDE_TASKS__VISIBILITY_TIMEOUT"] = "2"
+    script = 'echo "attempt $RCLAUDE_ATTEMPT started"; sleep 2; echo "attempt $RCLAUDE_ATTEMPT done"'
+    tid = cli("run", "-d", "--no-pty", "--", "sh", "-c", script).stdout.decode().strip()
+    wait_for(lambda: b"attempt 1 started" in cli("logs", tid).stdout)
+    (pid,) = cli.worker_pids()
+    os.kill(pid, signal.SIGKILL)
+    # A follower keeps following: it reconciles (starting a new worker) and switches attempts.
+    follow = subprocess.run(cli.argv("logs", tid, "-f"), env=cli.env, capture_output=True, timeout=60)
+    assert follow.returncode == 0, follow.stderr
+    assert b"attempt 2 done" in follow.stdout
+    st = cli.json("status", tid, "--json")
+    assert st["state"] == "succeeded" and st["attempt"] == 2
+    assert [(a["number"], a["state"]) for a in st["attempts"]] == [(1, "lost"), (2, "succeeded")]
+    first = cli("logs", tid, "--attempt", "1").stdout
+    assert b"attempt 1 started" in first and b"attempt 1 done" not in first
+
+
+def test_worker_lost_every_time_ends_failed_via_dead_letter(cli):
+    cli.env["RCLAUDE_TASKS__VISIBILITY_TIMEOUT"] = "1"
+    tid = cli("run", "-d", "--max-attempts", "1", "--no-pty", "--", "sh", "-c",
+              "echo started; sleep 30").stdout.decode().strip()
+    wait_for(lambda: b"started" in cli("logs", tid).stdout)
+    for pid in cli.worker_pids():
+        os.kill(pid, signal.SIGKILL)
+    follow = subprocess.run(cli.argv("logs", tid, "-f"), env=cli.env, capture_output=True, timeout=60)
+    assert follow.returncode == 1
+    st = cli.json("status", tid, "--json")
+    assert st["state"] == "failed"
+    assert "dead-letter" in st["reason"]
+
+
+def test_sigterm_drains_a_running_task(cli):
+    tid = cli("run", "-d", "--no-pty", "--", "sh", "-c", "echo begin; sleep 1; echo end").stdout.decode().strip()
+    wait_for(lambda: b"begin" in cli("logs", tid).stdout)
+    (pid,) = cli.worker_pids()
+    os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: json.loads(cli("status", tid, "--json").stdout)["state"] == "succeeded")
+    assert cli("logs", tid).stdout == b"begin\nend\n"
+    wait_for(lambda: not cli.worker_pids(), timeout=10)

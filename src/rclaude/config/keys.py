@@ -109,7 +109,7 @@ def resolve(
 
     Raises RC-CONFIG-001 naming the first unknown segment and the closest valid key.
     """
-    parts = [p for p in dotted.split(".")]
+    parts = dotted.split(".")
     model: type[BaseModel] = Config
     path: list[str] = []
     for i, part in enumerate(parts):

@@ -75,31 +75,23 @@ def json_schema() -> dict[str, Any]:
     }
     out.update({k: v for k, v in base.items() if k not in ("title", "description")})
     out["$defs"] = defs
-    backend = out["properties"]["backend"]
-    modern = {k: v for k, v in backend.items() if k in ("enum", "type")}
-    for key in ("enum", "type"):
-        backend.pop(key, None)
-    backend["anyOf"] = [
-        {
-            **modern,
-            "enumDescriptions": [
-                backends.PROVIDER_INFO[p]
-                for p in modern.get("enum", [])
-                if p in backends.PROVIDER_INFO
-            ]
-            or None,
-        },
-        {
-            "type": "string",
-            "enum": list(LEGACY_BACKENDS),
-            "deprecated": True,
-            "description": "Legacy name: run `rclaude migrate` (ec2 -> aws/ec2, "
-            "ecs-ec2 -> aws/ecs, ec2-shared -> aws/shared).",
-        },
-    ]
-    if backend["anyOf"][0]["enumDescriptions"] is None:
-        del backend["anyOf"][0]["enumDescriptions"]
+    _allow_legacy_backends(out["properties"]["backend"])
     return out
+
+
+def _allow_legacy_backends(backend: dict[str, Any]) -> None:
+    """backend: the providers (described for completion), or a deprecated legacy name."""
+    modern = {"type": backend.pop("type", "string"), "enum": backend.pop("enum", [])}
+    modern["enumDescriptions"] = [backends.PROVIDER_INFO.get(p, "") for p in modern["enum"]]
+    legacy_names = {
+        "type": "string",
+        "enum": list(LEGACY_BACKENDS),
+        "deprecated": True,
+        "description": "Legacy name: run `rclaude migrate` ("
+        + ", ".join(f"{old} -> {p}/{m}" for old, (p, m) in LEGACY_BACKENDS.items())
+        + ").",
+    }
+    backend["anyOf"] = [modern, legacy_names]
 
 
 def _decorate(

@@ -19,8 +19,18 @@ from rclaude.model import Attempt, Task, TaskSpec, TaskState, WorkerInfo
 _JSON_FIELDS = ("result",)
 
 
+def driver_url(url: str) -> str:
+    """``postgresql://`` means psycopg 3 here (SQLAlchemy would pick psycopg2)."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
+    return url
+
+
 def make_engine(url: str):
     from sqlalchemy import create_engine, event
+
+    url = driver_url(url)
 
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})

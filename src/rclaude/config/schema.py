@@ -143,6 +143,11 @@ class RedisSettings(Section):
     #: Seconds a finished task's streams are kept; 0 = forever.
     retention_seconds: int = 7 * 24 * 3600
     buffer_bytes: int = 64 * 1024 * 1024
+    #: Every key starts with this (several deployments can share one Redis).
+    key_prefix: str = "rclaude:"
+    connect_timeout: float = Field(5.0, gt=0)
+    #: How long closing an attempt's log waits for buffered output to reach Redis.
+    flush_timeout: float = Field(60.0, gt=0)
 
 
 class TaskDefaults(Section):
@@ -174,6 +179,19 @@ class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = 8765
     public_url: str | None = None
+    #: Who may sign in: exact addresses or ``*@domain``; empty = any address.
+    allowed_emails: list[str] = Field(default_factory=list)
+    #: Extra Origins allowed for WebSocket upgrades and cookie-authenticated writes.
+    allowed_origins: list[str] = Field(default_factory=list)
+    #: ``dev`` writes magic links to the server log and ``<data dir>/outbox.jsonl``.
+    mailer: Literal["dev", "ses"] = "dev"
+    mail_from: str = "rclaude <no-reply@localhost>"
+    session_ttl: float = Field(default=7 * 86400, gt=0)
+    magic_link_ttl: float = Field(default=900, gt=0, le=3600)
+    #: Sign-in requests allowed per address and per client IP in ``login_window`` seconds.
+    login_limit: int = Field(default=5, ge=1)
+    login_window: float = Field(default=900, gt=0)
+    orchestrator: bool = True
 
 
 class AgentSettings(Section):

@@ -1,0 +1,428 @@
+"""``OutputLog`` on Redis Streams (see ``rclaude.ports.OutputLog``).
+
+Keys (all under ``redis.key_prefix``, see :class:`Keys`): one stream per task attempt
+(``out:<task>:<attempt>``) whose entry ids are ``<seq>-0``, a small hash per attempt
+(``head:…``: last seq, closed flag), a set of attempt numbers, and one input stream per
+task (``in:<task>``, ids ``<seq>-0`` too). Readers use XRANGE / ``XREAD BLOCK`` from the
+last id they saw, so a late or reconnecting reader gets everything after it, with no gap
+and no duplicate: this is a log, not pub/sub.
+
+Appends run one Lua script (atomic on the server): it refuses appends after FINAL,
+takes the next seq, XADDs (``MAXLEN ~`` when ``redis.max_len`` is set) and, on FINAL,
+sets ``EXPIRE`` on the attempt's keys (``redis.retention_seconds``).
+
+Outages: when Redis cannot be reached, :class:`~rclaude.adapters.redis_buffer.AppendBuffer`
+keeps appended chunks in memory (at most ``redis.buffer_bytes``), each with the seq it
+will get and a unique nonce, and a background thread replays them once Redis is back.
+A chunk whose write reached Redis before the connection broke is recognised by its
+nonce and not written twice, so seqs stay gap-free and every byte lands exactly once.
+Past the bound ``append`` raises ``BackendError`` (RC-LOG-012): the task fails loudly
+instead of losing output silently.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from rclaude.adapters.redis_buffer import AppendBuffer, Pending
+from rclaude.errors import BackendError, ConflictError
+from rclaude.model import Chunk, ChunkKind, InputEvent, InputKind
+
+#: Upper bound on one chunk; larger payloads are split (as the SQLite log does).
+MAX_CHUNK = 1024 * 1024
+#: Longest single XREAD BLOCK, so loops notice idle timeouts and closed listeners.
+BLOCK_MS = 1000
+
+# KEYS: stream, head, attempts-set. ARGV: kind, data, ts, want_seq, nonce, maxlen, ttl, attempt
+# Returns the seq, or -1 when the attempt is closed.
+_APPEND = """
+local head = KEYS[2]
+local last = tonumber(redis.call('HGET', head, 'seq') or '0')
+-- A replayed chunk that already landed (same nonce) is not written again.
+local check = tonumber(ARGV[4])
+if check == 0 then check = last end
+if check > 0 and check <= last then
+  local got = redis.call('XRANGE', KEYS[1], check .. '-0', check .. '-0')
+  if got[1] then
+    local f = got[1][2]
+    for i = 1, #f, 2 do
+      if f[i] == 'n' and f[i + 1] == ARGV[5] then return check end
+    end
+  end
+end
+if redis.call('HGET', head, 'closed') == '1' then return -1 end
+local seq = last + 1
+local maxlen = tonumber(ARGV[6])
+if maxlen > 0 then
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, seq .. '-0',
+             'k', ARGV[1], 'd', ARGV[2], 't', ARGV[3], 'n', ARGV[5])
+else
+  redis.call('XADD', KEYS[1], seq .. '-0', 'k', ARGV[1], 'd', ARGV[2], 't', ARGV[3], 'n', ARGV[5])
+end
+redis.call('HSET', head, 'seq', seq)
+redis.call('SADD', KEYS[3], ARGV[8])
+if ARGV[1] == 'final' then
+  redis.call('HSET', head, 'closed', '1')
+  local ttl = tonumber(ARGV[7])
+  if ttl > 0 then
+    redis.call('EXPIRE', KEYS[1], ttl)
+    redis.call('EXPIRE', head, ttl)
+    redis.call('EXPIRE', KEYS[3], ttl)
+  end
+end
+return seq
+"""
+
+# KEYS: input stream, counter. ARGV: kind, data, cols, rows, ttl. Returns the seq.
+_SEND_INPUT = """
+local seq = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[1], seq .. '-0', 'k', ARGV[1], 'd', ARGV[2], 'c', ARGV[3], 'r', ARGV[4])
+local ttl = tonumber(ARGV[5])
+if ttl > 0 then
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('EXPIRE', KEYS[2], ttl)
+end
+return seq
+"""
+
+
+class Keys:
+    """Every Redis key this adapter uses, in one place."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def out(self, task_id: str, attempt: int) -> str:
+        return f"{self.prefix}out:{task_id}:{attempt}"
+
+    def head(self, task_id: str, attempt: int) -> str:
+        return f"{self.prefix}head:{task_id}:{attempt}"
+
+    def attempts(self, task_id: str) -> str:
+        return f"{self.prefix}attempts:{task_id}"
+
+    def input(self, task_id: str) -> str:
+        return f"{self.prefix}in:{task_id}"
+
+    def input_seq(self, task_id: str) -> str:
+        return f"{self.prefix}inseq:{task_id}"
+
+
+def _seq(entry_id: bytes | str) -> int:
+    raw = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return int(raw.split("-", 1)[0])
+
+
+def _chunk(entry_id, fields: dict) -> Chunk:
+    return Chunk(
+        _seq(entry_id),
+        ChunkKind(fields[b"k"].decode()),
+        bytes(fields[b"d"]),
+        float(fields.get(b"t", b"0")),
+    )
+
+
+def _event(entry_id, fields: dict) -> InputEvent:
+    return InputEvent(
+        _seq(entry_id),
+        InputKind(fields[b"k"].decode()),
+        bytes(fields[b"d"]),
+        int(fields[b"c"]),
+        int(fields[b"r"]),
+    )
+
+
+class RedisOutputLog:
+    def __init__(self, config) -> None:
+        import redis
+
+        s = config.redis
+        self.settings = s
+        self.keys = Keys(s.key_prefix)
+        self._errors = (redis.ConnectionError, redis.TimeoutError)
+        self.r = redis.Redis.from_url(
+            s.url,
+            socket_connect_timeout=s.connect_timeout,
+            socket_keepalive=True,
+            health_check_interval=10,
+        )
+        self._append_script = self.r.register_script(_APPEND)
+        self._input_script = self.r.register_script(_SEND_INPUT)
+        self._nonce_base = os.urandom(6).hex()
+        self._counter = 0
+        self._last: dict[tuple[str, int], int] = {}
+        self._lock = threading.Lock()
+        self.buffer = AppendBuffer(self._write, s.buffer_bytes, self._errors)
+
+    # -- output ---------------------------------------------------------------
+    def _write(self, p: Pending) -> int:
+        """Run the append script for one pending chunk; returns its seq."""
+        ttl = self.settings.retention_seconds if p.kind == ChunkKind.FINAL.value else 0
+        seq = int(
+            self._append_script(
+                keys=[
+                    self.keys.out(p.task_id, p.attempt),
+                    self.keys.head(p.task_id, p.attempt),
+                    self.keys.attempts(p.task_id),
+                ],
+                args=[
+                    p.kind,
+                    p.data,
+                    repr(p.ts),
+                    p.seq,
+                    p.nonce,
+                    self.settings.max_len,
+                    ttl,
+                    p.attempt,
+                ],
+            )
+        )
+        if seq < 0:
+            raise ConflictError(
+                f"output log of task {p.task_id} attempt {p.attempt} is closed",
+                code="RC-LOG-001",
+            )
+        with self._lock:
+            self._last[(p.task_id, p.attempt)] = seq
+        return seq
+
+    def append(self, task_id: str, attempt: int, data: bytes, kind: str = "out") -> int:
+        seq = 0
+        for start in range(0, max(len(data), 1), MAX_CHUNK):
+            seq = self._append_one(task_id, attempt, data[start : start + MAX_CHUNK], kind)
+        return seq
+
+    def _append_one(self, task_id: str, attempt: int, data: bytes, kind: str) -> int:
+        with self._lock:
+            self._counter += 1
+            nonce = f"{self._nonce_base}.{self._counter}"
+            known = self._last.get((task_id, attempt))
+        # The seq this chunk should get if this writer is the attempt's only writer; when
+        # another writer got there first, the script assigns the next free seq instead.
+        want = known + 1 if known is not None else 0
+        p = Pending(task_id, attempt, kind, data, time.time(), want, nonce)
+        seq = self.buffer.submit(p)
+        if seq is None:  # buffered during an outage: it will get this seq on replay
+            with self._lock:
+                self._last[(task_id, attempt)] = p.seq
+            return p.seq
+        return seq
+
+    def close(self, task_id: str, attempt: int, final: dict[str, Any]) -> int:
+        seq = self.append(task_id, attempt, json.dumps(final).encode(), kind=ChunkKind.FINAL.value)
+        # FINAL must reach Redis before the caller acks the task: wait out a short outage.
+        self.buffer.flush(timeout=self.settings.flush_timeout)
+        with self._lock:
+            self._last.pop((task_id, attempt), None)
+        return seq
+
+    def read(
+        self, task_id: str, attempt: int, after_seq: int = 0, limit: int = 1000
+    ) -> list[Chunk]:
+        with self._translate("read task output"):
+            rows = self.r.xrange(
+                self.keys.out(task_id, attempt), min=f"{after_seq + 1}-0", count=limit
+            )
+        return [_chunk(i, f) for i, f in rows]
+
+    def _xread(self, key: str, after_seq: int, block_ms: int, count: int):
+        rows = self.r.xread({key: f"{after_seq}-0"}, count=count, block=max(1, block_ms))
+        return rows[0][1] if rows else []
+
+    def wait(self, task_id: str, attempt: int, after_seq: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        key = self.keys.out(task_id, attempt)
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                if self._xread(
+                    key, after_seq, int(min(left, BLOCK_MS / 1000) * 1000) if left > 0 else 1, 1
+                ):
+                    return True
+            except self._errors:
+                time.sleep(min(0.2, max(left, 0)))  # Redis restarting: retry until timeout
+            if deadline - time.monotonic() <= 0:
+                return False
+
+    def follow(
+        self, task_id: str, attempt: int, after_seq: int = 0, idle_timeout: float | None = None
+    ) -> Iterator[Chunk]:
+        key = self.keys.out(task_id, attempt)
+        idle_since = time.monotonic()
+        while True:
+            block = BLOCK_MS
+            if idle_timeout is not None:
+                left = idle_timeout - (time.monotonic() - idle_since)
+                if left <= 0:
+                    return
+                block = int(min(block, left * 1000))
+            try:
+                rows = self._xread(key, after_seq, block, 1000)
+            except self._errors:
+                # Redis is restarting: resume from the last seq seen once it is back.
+                time.sleep(0.1)
+                continue
+            for entry_id, fields in rows:
+                ch = _chunk(entry_id, fields)
+                yield ch
+                after_seq = ch.seq
+                if ch.kind is ChunkKind.FINAL:
+                    return
+            if rows:
+                idle_since = time.monotonic()
+
+    def attempts(self, task_id: str) -> list[int]:
+        with self._translate("list task attempts"):
+            return sorted(int(a) for a in self.r.smembers(self.keys.attempts(task_id)))
+
+    # -- input ----------------------------------------------------------------
+    def send_input(
+        self, task_id: str, kind: InputKind, data: bytes = b"", cols: int = 0, rows: int = 0
+    ) -> int:
+        with self._translate("send input to a task"):
+            return int(
+                self._input_script(
+                    keys=[self.keys.input(task_id), self.keys.input_seq(task_id)],
+                    args=[InputKind(kind).value, data, cols, rows, self.settings.retention_seconds],
+                )
+            )
+
+    def read_input(self, task_id: str, after_seq: int = 0, limit: int = 1000) -> list[InputEvent]:
+        with self._translate("read task input"):
+            rows = self.r.xrange(self.keys.input(task_id), min=f"{after_seq + 1}-0", count=limit)
+        return [_event(i, f) for i, f in rows]
+
+    def last_input_seq(self, task_id: str) -> int:
+        with self._translate("read task input"):
+            return int(self.r.get(self.keys.input_seq(task_id)) or 0)
+
+    def wait_input(self, task_id: str, after_seq: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        key = self.keys.input(task_id)
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                if self._xread(key, after_seq, int(min(max(left, 0.001), 1.0) * 1000), 1):
+                    return True
+            except self._errors:
+                time.sleep(0.1)
+            if deadline - time.monotonic() <= 0:
+                return False
+
+    def input_listener(self, task_id: str) -> InputListener:
+        return InputListener(self, task_id)
+
+    def delete(self, task_id: str) -> None:
+        with self._translate("delete task output"):
+            attempts = self.attempts(task_id)
+            keys = [
+                self.keys.attempts(task_id),
+                self.keys.input(task_id),
+                self.keys.input_seq(task_id),
+            ]
+            for a in attempts:
+                keys += [self.keys.out(task_id, a), self.keys.head(task_id, a)]
+            self.r.delete(*keys)
+
+    def close_log(self) -> None:
+        try:
+            self.buffer.flush(timeout=self.settings.flush_timeout)
+        finally:
+            self.buffer.stop()
+            self.r.close()
+
+    def _translate(self, action: str):
+        return _Translate(action, self._errors)
+
+
+class _Translate:
+    """Turns redis connection errors into BackendError at the adapter boundary."""
+
+    def __init__(self, action: str, errors: tuple) -> None:
+        self.action, self.errors = action, errors
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is not None and isinstance(exc, self.errors):
+            raise BackendError(
+                f"cannot reach Redis to {self.action}: {exc}",
+                code="RC-LOG-010",
+                hint="check redis.url and that the Redis server is running",
+            ) from exc
+        return False
+
+
+class InputListener:
+    """Readable (``fileno``) when input arrives for a task.
+
+    A daemon thread runs ``XREAD BLOCK`` on the task's input stream, starting from the
+    newest event at creation, and writes one byte to a pipe per batch of new events.
+    """
+
+    def __init__(self, log: RedisOutputLog, task_id: str) -> None:
+        self._log = log
+        self._key = log.keys.input(task_id)
+        self._rfd, self._wfd = os.pipe()
+        os.set_blocking(self._rfd, False)
+        os.set_blocking(self._wfd, False)
+        self._stop = threading.Event()
+        try:
+            self._after = log.last_input_seq(task_id)
+        except BackendError:
+            self._after = 0
+        self._thread = threading.Thread(target=self._run, name=f"input-{task_id}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                rows = self._log._xread(self._key, self._after, BLOCK_MS // 2, 100)
+            except self._log._errors:
+                self._stop.wait(0.2)
+                continue
+            except Exception:
+                if self._stop.is_set():
+                    return
+                self._stop.wait(0.2)
+                continue
+            if rows:
+                self._after = _seq(rows[-1][0])
+                try:
+                    os.write(self._wfd, b"!")
+                except (BlockingIOError, OSError):
+                    pass  # the pipe is full (already readable) or closed
+
+    def fileno(self) -> int:
+        return self._rfd
+
+    def drain(self) -> bool:
+        got = False
+        while True:
+            try:
+                if not os.read(self._rfd, 4096):
+                    return got
+                got = True
+            except (BlockingIOError, OSError):
+                return got
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        for fd in (self._rfd, self._wfd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def __enter__(self) -> InputListener:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

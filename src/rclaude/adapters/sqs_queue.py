@@ -1,0 +1,310 @@
+"""``Queue`` on Amazon SQS (see ``rclaude.ports.Queue``), with a dead-letter queue.
+
+- ``receive`` long-polls (``WaitTimeSeconds`` up to 20 s per call, repeated until the
+  caller's ``wait_seconds`` is used up) and leases up to 10 messages per call.
+- ``extend`` is ``ChangeMessageVisibility``; the worker's heartbeat calls it.
+- Dead letters: the queue is created (when missing) with a redrive policy whose
+  ``maxReceiveCount`` is ``tasks.max_attempts``, pointing at ``<name>-dlq``. A message
+  whose own ``max_attempts`` is lower is moved to the DLQ by this adapter when it is
+  delivered once too often (SendMessage to the DLQ, then DeleteMessage), so the per-task
+  limit holds as well as the queue-wide one.
+- ``depth`` = ``ApproximateNumberOfMessages`` + ``ApproximateNumberOfMessagesNotVisible``.
+- ``dead_letters`` peeks at the DLQ with ``VisibilityTimeout=0``: nothing is consumed.
+
+Stale receipts: SQS (and moto) accept a DeleteMessage with an *older* receipt handle
+of a message that has since been received again ("the request succeeds, but the
+message might not be deleted"). So that ``ack``/``extend`` on a lost lease raise
+``LeaseLostError`` as the contract says, this adapter remembers the newest receipt of
+every message it has received and refuses older ones. That check is per process; across
+processes a stale ack is harmless (SQS ignores it or deletes a message whose task is
+already terminal).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections import OrderedDict
+
+from rclaude import awsutil
+from rclaude.errors import BackendError, ConfigError, LeaseLostError
+from rclaude.model import Lease, QueueMessage
+
+#: SQS limits: 10 messages per batch call, 20 s per long poll, 12 h visibility.
+MAX_BATCH = 10
+MAX_WAIT = 20
+MAX_VISIBILITY = 12 * 3600
+#: How many message ids' newest receipts are remembered for the stale-receipt check.
+RECEIPT_MEMORY = 10_000
+#: Error codes meaning "this receipt no longer holds the message".
+_LOST_CODES = frozenset(
+    {
+        "ReceiptHandleIsInvalid",
+        "InvalidParameterValue",
+        "MessageNotInflight",
+        "AWS.SimpleQueueService.MessageNotInflight",
+        "InvalidReceiptHandle",
+    }
+)
+
+
+def _seconds(value: float, upper: int) -> int:
+    return max(0, min(upper, int(math.ceil(value))))
+
+
+class SqsQueue:
+    def __init__(self, config) -> None:
+        self.settings = config.sqs
+        self.max_attempts = config.tasks.max_attempts
+        self.region = self.settings.region or config.aws.region
+        self.endpoint_url = self.settings.endpoint_url or config.aws.endpoint_url
+        self.profile = config.aws.profile
+        self._client = None
+        self._url: str | None = self.settings.queue_url
+        self._dlq_url: str | None = None
+        self._lock = threading.Lock()
+        self._receipts: OrderedDict[str, str] = OrderedDict()
+
+    # -- plumbing ---------------------------------------------------------------
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = awsutil.client(
+                "sqs", region=self.region, endpoint_url=self.endpoint_url, profile=self.profile
+            )
+        return self._client
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            with self._lock:
+                if self._url is None:
+                    self._url = self._ensure_queues()
+        return self._url
+
+    @property
+    def dlq_url(self) -> str:
+        if self._dlq_url is None:
+            with awsutil.translate_aws_errors("find the SQS dead-letter queue"):
+                attrs = self.client.get_queue_attributes(
+                    QueueUrl=self.url, AttributeNames=["RedrivePolicy"]
+                )["Attributes"]
+                policy = attrs.get("RedrivePolicy")
+                if not policy:
+                    raise ConfigError(
+                        f"SQS queue {self.url} has no redrive policy (no dead-letter queue)",
+                        code="RC-QUEUE-010",
+                        hint="give the queue a RedrivePolicy, or let rclaude create it "
+                        "(set sqs.queueName and leave sqs.queueUrl empty)",
+                    )
+                arn = json.loads(policy)["deadLetterTargetArn"]
+                account, name = arn.split(":")[4], arn.split(":")[5]
+                self._dlq_url = self.client.get_queue_url(
+                    QueueName=name, QueueOwnerAWSAccountId=account
+                )["QueueUrl"]
+        return self._dlq_url
+
+    def _ensure_queues(self) -> str:
+        """The main queue's URL; creates it and its DLQ when they do not exist."""
+        name = self.settings.queue_name
+        dlq_name = self.settings.dead_letter_queue_name or f"{name}-dlq"
+        c = self.client
+        with awsutil.translate_aws_errors(f"open the SQS queue '{name}'"):
+            try:
+                return c.get_queue_url(QueueName=name)["QueueUrl"]
+            except c.exceptions.QueueDoesNotExist:
+                pass
+            dlq_url = c.create_queue(
+                QueueName=dlq_name, Attributes={"MessageRetentionPeriod": str(14 * 24 * 3600)}
+            )["QueueUrl"]
+            dlq_arn = c.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+                "Attributes"
+            ]["QueueArn"]
+            policy = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(self.max_attempts)}
+            url = c.create_queue(
+                QueueName=name,
+                Attributes={
+                    "RedrivePolicy": json.dumps(policy),
+                    "MessageRetentionPeriod": str(14 * 24 * 3600),
+                },
+            )["QueueUrl"]
+        self._dlq_url = dlq_url
+        return url
+
+    def _remember(self, message_id: str, receipt: str) -> None:
+        with self._lock:
+            self._receipts[message_id] = receipt
+            self._receipts.move_to_end(message_id)
+            while len(self._receipts) > RECEIPT_MEMORY:
+                self._receipts.popitem(last=False)
+
+    def _check_current(self, lease: Lease) -> None:
+        with self._lock:
+            newest = self._receipts.get(lease.message.id)
+        if newest is not None and newest != lease.receipt:
+            raise LeaseLostError(
+                f"lease on message {lease.message.id} is no longer held "
+                f"(it was delivered again: attempt {lease.receive_count} lost it)",
+                code="RC-QUEUE-011",
+            )
+
+    def _lost(self, lease: Lease, exc: BackendError) -> LeaseLostError:
+        return LeaseLostError(
+            f"lease on message {lease.message.id} is no longer held: {exc.message}",
+            code="RC-QUEUE-011",
+        )
+
+    # -- the port -----------------------------------------------------------------
+    def send(self, message: QueueMessage) -> None:
+        with awsutil.translate_aws_errors("send a task to SQS"):
+            self.client.send_message(QueueUrl=self.url, MessageBody=message.encode())
+
+    def send_batch(self, messages: list[QueueMessage]) -> None:
+        """Send many messages with SendMessageBatch (10 per call); raises if any fails."""
+        for start in range(0, len(messages), MAX_BATCH):
+            part = messages[start : start + MAX_BATCH]
+            with awsutil.translate_aws_errors("send tasks to SQS"):
+                resp = self.client.send_message_batch(
+                    QueueUrl=self.url,
+                    Entries=[{"Id": str(i), "MessageBody": m.encode()} for i, m in enumerate(part)],
+                )
+            if resp.get("Failed"):
+                first = resp["Failed"][0]
+                raise BackendError(
+                    f"SQS refused {len(resp['Failed'])} message(s): {first.get('Code')}: "
+                    f"{first.get('Message')}",
+                    code="RC-QUEUE-012",
+                )
+
+    def receive(
+        self, max_messages: int = 1, *, visibility_timeout: float = 30.0, wait_seconds: float = 0.0
+    ) -> list[Lease]:
+        deadline = time.monotonic() + wait_seconds
+        vt = _seconds(visibility_timeout, MAX_VISIBILITY)
+        while True:
+            left = deadline - time.monotonic()
+            wait = _seconds(left, min(MAX_WAIT, self.settings.wait_seconds or MAX_WAIT))
+            with awsutil.translate_aws_errors("receive tasks from SQS"):
+                resp = self.client.receive_message(
+                    QueueUrl=self.url,
+                    MaxNumberOfMessages=max(1, min(MAX_BATCH, max_messages)),
+                    VisibilityTimeout=vt,
+                    WaitTimeSeconds=wait if left > 0 else 0,
+                    MessageSystemAttributeNames=["ApproximateReceiveCount"],
+                )
+            leases = self._leases(resp.get("Messages", []), vt)
+            if leases or time.monotonic() >= deadline:
+                return leases
+
+    def _leases(self, raw: list[dict], vt: int) -> list[Lease]:
+        out: list[Lease] = []
+        now = time.time()
+        for m in raw:
+            message = QueueMessage.decode(m["Body"])
+            count = int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+            if count > message.max_attempts:
+                self._dead_letter(m)
+                continue
+            self._remember(message.id, m["ReceiptHandle"])
+            out.append(Lease(message, m["ReceiptHandle"], count, now + vt))
+        return out
+
+    def _dead_letter(self, raw: dict) -> None:
+        """Move one delivered-too-often message to the DLQ (copy first, then delete)."""
+        with awsutil.translate_aws_errors("move a task to the SQS dead-letter queue"):
+            self.client.send_message(QueueUrl=self.dlq_url, MessageBody=raw["Body"])
+            self.client.delete_message(QueueUrl=self.url, ReceiptHandle=raw["ReceiptHandle"])
+
+    def extend(self, lease: Lease, visibility_timeout: float) -> Lease:
+        self._check_current(lease)
+        vt = _seconds(visibility_timeout, MAX_VISIBILITY)
+        try:
+            with awsutil.translate_aws_errors("extend an SQS lease"):
+                self.client.change_message_visibility(
+                    QueueUrl=self.url, ReceiptHandle=lease.receipt, VisibilityTimeout=vt
+                )
+        except BackendError as exc:
+            if awsutil.error_code(exc) in _LOST_CODES:
+                raise self._lost(lease, exc) from None
+            raise
+        return Lease(lease.message, lease.receipt, lease.receive_count, time.time() + vt)
+
+    def ack(self, lease: Lease) -> None:
+        self._check_current(lease)
+        try:
+            with awsutil.translate_aws_errors("delete a finished task from SQS"):
+                self.client.delete_message(QueueUrl=self.url, ReceiptHandle=lease.receipt)
+        except BackendError as exc:
+            if awsutil.error_code(exc) in _LOST_CODES:
+                raise self._lost(lease, exc) from None
+            raise
+        with self._lock:
+            self._receipts.pop(lease.message.id, None)
+
+    def ack_batch(self, leases: list[Lease]) -> None:
+        """Delete many leased messages with DeleteMessageBatch; lost leases raise."""
+        for lease in leases:
+            self._check_current(lease)
+        failed: list[str] = []
+        for start in range(0, len(leases), MAX_BATCH):
+            part = leases[start : start + MAX_BATCH]
+            with awsutil.translate_aws_errors("delete finished tasks from SQS"):
+                resp = self.client.delete_message_batch(
+                    QueueUrl=self.url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": x.receipt} for i, x in enumerate(part)
+                    ],
+                )
+            failed += [part[int(f["Id"])].message.id for f in resp.get("Failed", [])]
+        with self._lock:
+            for lease in leases:
+                self._receipts.pop(lease.message.id, None)
+        if failed:
+            raise LeaseLostError(
+                f"leases on {len(failed)} message(s) are no longer held: {', '.join(failed)}",
+                code="RC-QUEUE-011",
+            )
+
+    def release(self, lease: Lease) -> None:
+        try:
+            self.extend(lease, 0)
+        except LeaseLostError:
+            pass  # someone else holds it now: nothing to release
+
+    def depth(self) -> int:
+        with awsutil.translate_aws_errors("read the SQS queue depth"):
+            attrs = self.client.get_queue_attributes(
+                QueueUrl=self.url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
+            )["Attributes"]
+        return int(attrs.get("ApproximateNumberOfMessages", 0)) + int(
+            attrs.get("ApproximateNumberOfMessagesNotVisible", 0)
+        )
+
+    def dead_letters(self, limit: int = 100) -> list[QueueMessage]:
+        seen: dict[str, QueueMessage] = {}
+        while len(seen) < limit:
+            with awsutil.translate_aws_errors("peek at the SQS dead-letter queue"):
+                raw = self.client.receive_message(
+                    QueueUrl=self.dlq_url,
+                    MaxNumberOfMessages=min(MAX_BATCH, limit - len(seen)),
+                    VisibilityTimeout=0,  # a peek: the messages stay visible
+                    WaitTimeSeconds=0,
+                ).get("Messages", [])
+            new = 0
+            for m in raw:
+                msg = QueueMessage.decode(m["Body"])
+                if msg.id not in seen:
+                    seen[msg.id] = msg
+                    new += 1
+            if not new:
+                break
+        return sorted(seen.values(), key=lambda m: m.enqueued_at)
+
+    def close(self) -> None:
+        self._client = None

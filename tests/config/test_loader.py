@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -208,3 +210,18 @@ def test_overrides_accept_dotted_keys_any_spelling_and_skip_none(sandbox):
     assert loaded.sources["aws.mode"] == "flag --aws-mode"
     assert loaded.sources["aws.ec2.instance_type"] == "flag --aws-ec2-instance-type"
     assert loaded.sources["tasks.timeout"] == "default"
+
+
+def test_loading_imports_nothing_heavy(sandbox):
+    code = (
+        "import sys\n"
+        "import rclaude.config\n"
+        "lazy = 'pydantic' not in sys.modules\n"
+        "from rclaude.config import load_config\n"
+        "load_config()\n"
+        "heavy = sorted(m for m in ('boto3', 'botocore', 'httpx', 'typer', 'rich', 'sqlalchemy')"
+        " if m in sys.modules)\n"
+        "print(lazy, heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True []"

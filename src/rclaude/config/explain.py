@@ -81,6 +81,7 @@ def _one(err: dict[str, Any], layer: Layer) -> ConfigError:
     shown = where.key or dotted
     suffix = f" (from {origin.source})" if origin and origin.kind != "file" else ""
     value = err.get("input")
+    shown_value = _short(value)
     kind = err["type"]
 
     if kind == "extra_forbidden":
@@ -101,17 +102,22 @@ def _one(err: dict[str, Any], layer: Layer) -> ConfigError:
             extra = f" (old names {', '.join(LEGACY_BACKENDS)} are still accepted)"
         hint = (f"did you mean '{near}'? " if near else "") + f"valid choices: {listed}{extra}"
         return ConfigError(
-            f"invalid value {value!r} for '{shown}'{suffix}; valid choices: {listed}",
+            f"invalid value {shown_value} for '{shown}'{suffix}; valid choices: {listed}",
             code="RC-CONFIG-002",
             hint=hint,
             where=where,
         )
     return ConfigError(
-        f"invalid value {value!r} for '{shown}'{suffix}: {err['msg']}",
+        f"invalid value {shown_value} for '{shown}'{suffix}: {err['msg']}",
         code="RC-CONFIG-002",
         hint=_fix_hint(origin),
         where=where,
     )
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _fix_hint(origin: Any) -> str:

@@ -166,3 +166,16 @@ def test_truncated_last_line_becomes_raw():
     assert parser.feed(b'{"type": "result", "subtype": "succ') == []
     (event,) = parser.finish()
     assert event.kind == "raw" and event.text.startswith('{"type": "result"')
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["claude", "-p", "{prompt}", "--api-key", "x"],
+        ["agent", "--key=sk-ant-api03-abcdefghijklmnop1234", "{prompt}"],
+    ],
+)
+def test_api_key_on_the_command_line_is_refused(command):
+    with pytest.raises(ConfigError) as err:
+        build_command(AgentSettings(command=command), "hi")
+    assert err.value.code == "RC-AGENT-005"

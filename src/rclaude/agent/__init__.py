@@ -9,10 +9,14 @@
 
 from __future__ import annotations
 
+import re
+
 from rclaude.agent.events import AgentEvent, StreamParser, parse_stream, summarize
 from rclaude.errors import ConfigError, ValidationError, Where
 
 PLACEHOLDER = "{prompt}"
+#: Arguments that look like credentials (Anthropic/OpenAI keys, --api-key flags).
+_KEY_LIKE = re.compile(r"\bsk-(?:ant-)?[A-Za-z0-9_-]{16,}|--api[-_]key\b", re.IGNORECASE)
 
 __all__ = ["AgentEvent", "StreamParser", "build_command", "parse_stream", "summarize"]
 
@@ -34,6 +38,15 @@ def build_command(agent_settings, prompt: str) -> list[str]:
             where=Where(key="agent.command"),
             hint='put {prompt} where the prompt goes, e.g. ["claude", "-p", "{prompt}"]',
         )
+    for arg in template:
+        if _KEY_LIKE.search(arg):
+            raise ConfigError(
+                "agent.command appears to contain an API key",
+                code="RC-AGENT-005",
+                where=Where(key="agent.command"),
+                hint="remove it; store the key as a secret (e.g. ANTHROPIC_API_KEY) and the "
+                "worker passes it in the agent's environment",
+            )
     if not prompt or not prompt.strip():
         raise ValidationError(
             "the prompt is empty", code="RC-AGENT-003", hint='give --prompt "what to do"'

@@ -144,6 +144,8 @@ def test_unknown_app_is_config_error(fly_env):
         ({"guest": "shared-cpu-3x"}, "RC-FLY-002", "fly.guest"),
         ({"guest": "performance-1x", "memory_mb": 1024}, "RC-FLY-003", "fly.memoryMb"),
         ({"memory_mb": 1000}, "RC-FLY-003", "fly.memoryMb"),
+        ({"app": "../other/machines"}, "RC-FLY-006", "fly.app"),
+        ({"app": None}, "RC-FLY-001", "fly.app"),
     ],
 )
 def test_invalid_region_or_size_fails_before_any_call(fly_env, fly, code, key):

@@ -21,6 +21,7 @@ worker uses as its id so the registry and this backend agree. Launch is idempote
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -132,6 +133,13 @@ def validate_settings(fly) -> dict[str, Any]:
             code="RC-FLY-001",
             where=Where(key="fly.app"),
             hint="create one with `fly apps create NAME` and set fly.app: NAME",
+        )
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", fly.app):
+        raise ConfigError(
+            f"invalid Fly app name {fly.app!r}",
+            code="RC-FLY-006",
+            where=Where(key="fly.app"),
+            hint="Fly app names use lower-case letters, digits and '-'",
         )
     if fly.region not in FLY_REGIONS:
         near = closest(fly.region, sorted(FLY_REGIONS))

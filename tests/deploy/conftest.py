@@ -30,8 +30,12 @@ def write(root: Path, rel: str, text: str, mode: int = 0o644) -> Path:
 def make_project(tmp_path):
     """Factory: a convention project (setup.sh) with the given config extras."""
 
-    def make(name: str = "t1", regions: str = "  - {name: us-west-2, count: 1}",
-             aws_extra: str = "", manifest: str | None = None) -> Path:
+    def make(
+        name: str = "t1",
+        regions: str = "  - {name: us-west-2, count: 1}",
+        aws_extra: str = "",
+        manifest: str | None = None,
+    ) -> Path:
         root = tmp_path / name
         cfg = CONFIG.format(name=name, regions=regions)
         if aws_extra:
@@ -63,6 +67,8 @@ def cloud_init_schema():
     from rclaude.cloudinit import validate_schema, validator_available
 
     if not validator_available():
-        pytest.skip("cloud-init is not installed (apt-get install cloud-init): "
-                    "cannot run its schema validator")
+        pytest.skip(
+            "cloud-init is not installed (apt-get install cloud-init): "
+            "cannot run its schema validator"
+        )
     return validate_schema

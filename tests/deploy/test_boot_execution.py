@@ -47,7 +47,7 @@ exit 0
 class Files(BaseHTTPRequestHandler):
     """GET serves ``server.blobs``; PUT bodies are appended to ``server.puts``."""
 
-    def do_GET(self):  # noqa: N802 - http.server API
+    def do_GET(self):
         self.server.gets.append(self.path)
         body = self.server.blobs.get(self.path)
         if body is None:
@@ -58,7 +58,7 @@ class Files(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_PUT(self):  # noqa: N802
+    def do_PUT(self):
         n = int(self.headers.get("Content-Length", 0))
         self.server.puts.append(json.loads(self.rfile.read(n)))
         self.send_response(200)
@@ -91,11 +91,18 @@ def _release_tarball() -> bytes:
 
 def _project(tmp_path: Path, tarball_url: str, tarball_sha: str) -> Path:
     root = tmp_path / "proj"
-    write(root, ".spot/config.yaml", """\
+    write(
+        root,
+        ".spot/config.yaml",
+        """\
         aws: {deployment_name: exec-test, allowed_cidrs: [198.51.100.7/32]}
         regions: [{name: us-east-1, count: 1}]
-        """)
-    write(root, ".spot/deployment.yaml", f"""\
+        """,
+    )
+    write(
+        root,
+        ".spot/deployment.yaml",
+        f"""\
         version: 1
         deployment:
           uploads:
@@ -117,18 +124,27 @@ def _project(tmp_path: Path, tarball_url: str, tarball_sha: str) -> Path:
           environment: {{APP_ENV: prod}}
           hooks:
             post: [{{command: "echo post-hook >> /var/log/order.log", where: remote}}]
-        """)
+        """,
+    )
     write(root, "deployment/configs/app.ini", "port=1\n")
     write(root, "deployment/configs/old.bak", "stale\n")
     write(root, "deployment/bin/tool.sh", "#!/bin/sh\necho tool\n", 0o755)
-    write(root, "deployment/scripts/first.sh",
-          "#!/bin/bash\necho \"first $(pwd)\" >> /var/log/order.log\n", 0o755)
-    write(root, "deployment/scripts/third.sh",
-          "#!/bin/bash\necho \"third $1 $(cat /opt/spot/secrets/db/password)\" "
-          ">> /var/log/order.log\n", 0o755)
+    write(
+        root,
+        "deployment/scripts/first.sh",
+        '#!/bin/bash\necho "first $(pwd)" >> /var/log/order.log\n',
+        0o755,
+    )
+    write(
+        root,
+        "deployment/scripts/third.sh",
+        '#!/bin/bash\necho "third $1 $(cat /opt/spot/secrets/db/password)" >> /var/log/order.log\n',
+        0o755,
+    )
     for name in ("api", "worker", "db"):
-        write(root, f"deployment/services/{name}.service",
-              f"[Service]\nExecStart=/bin/echo {name}\n")
+        write(
+            root, f"deployment/services/{name}.service", f"[Service]\nExecStart=/bin/echo {name}\n"
+        )
     write(root, "secrets/db/password", "s3cr3t-pw\n")
     return root
 
@@ -162,11 +178,16 @@ def _make_root(base: Path) -> Path:
 
 
 def _boot(root: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    binds = [d for d in ("bin", "lib", "lib64", "sbin", "share", "libexec")
-             if Path("/usr", d).is_dir() and not Path("/usr", d).is_symlink()]
+    binds = [
+        d
+        for d in ("bin", "lib", "lib64", "sbin", "share", "libexec")
+        if Path("/usr", d).is_dir() and not Path("/usr", d).is_symlink()
+    ]
     mounts = "\n".join(
         f"mkdir -p {root}/usr/{d} && mount --bind /usr/{d} {root}/usr/{d} && "
-        f"mount -o remount,bind,ro {root}/usr/{d}" for d in binds)
+        f"mount -o remount,bind,ro {root}/usr/{d}"
+        for d in binds
+    )
     envs = " ".join(f"{k}={v}" for k, v in env.items())
     script = f"""set -e
 {mounts}
@@ -174,16 +195,22 @@ mount --bind /dev {root}/dev
 exec chroot {root} /usr/bin/env -i HOME=/root \
   PATH=/testbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin {envs} {boot.LAYOUT.runner}
 """
-    return subprocess.run(["unshare", "-m", "--propagation", "private", "bash", "-c", script],
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "bash", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _setup(tmp_path, http_server, aws):
     base = f"http://127.0.0.1:{http_server.server_address[1]}"
     release = _release_tarball()
     http_server.blobs["/release.tar.gz"] = release
-    project = discover(_project(tmp_path, f"{base}/release.tar.gz",
-                                hashlib.sha256(release).hexdigest()))
+    project = discover(
+        _project(tmp_path, f"{base}/release.tar.gz", hashlib.sha256(release).hexdigest())
+    )
     plan = prepare(project)
     http_server.blobs["/bundle.tar.gz"] = plan.bundle.data
     import boto3
@@ -191,8 +218,11 @@ def _setup(tmp_path, http_server, aws):
     sm = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=aws)
     secrets.ensure(sm, plan.deployment_id, plan.secrets, [])
     inputs = boot.BootInputs(
-        deployment_id=plan.deployment_id, region="us-east-1", bundle_sha256=plan.bundle.sha256,
-        bundle_url=f"{base}/bundle.tar.gz", endpoint_url=aws,
+        deployment_id=plan.deployment_id,
+        region="us-east-1",
+        bundle_sha256=plan.bundle.sha256,
+        bundle_url=f"{base}/bundle.tar.gz",
+        endpoint_url=aws,
         secret_id=secrets.secret_name(plan.deployment_id),
         extra={"status": {"url": f"{base}/status"}, "ssh_dir": "/etc/ssh"},
     )
@@ -200,8 +230,10 @@ def _setup(tmp_path, http_server, aws):
 
 
 def _env() -> dict[str, str]:
-    return {k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                       "AWS_SESSION_TOKEN")} | {"SPOT_INSTANCE_ID": "i-test"}
+    return {
+        k: os.environ[k]
+        for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+    } | {"SPOT_INSTANCE_ID": "i-test"}
 
 
 @pytest.mark.slow
@@ -232,13 +264,22 @@ def test_boot_sequence_runs_in_isolated_root(tmp_path, http_server, aws):
     assert pw.read_text() == "s3cr3t-pw\n" and pw.stat().st_mode & 0o777 == 0o600
     # scripts in order, with working dir, args and environment
     assert (root / "var/log/order.log").read_text().splitlines() == [
-        "first /opt/work", "second-prod", "third arg1 s3cr3t-pw", "post-hook"]
+        "first /opt/work",
+        "second-prod",
+        "third arg1 s3cr3t-pw",
+        "post-hook",
+    ]
     # units installed, then enabled dependencies first
     for name in ("api", "worker", "db"):
         assert (root / f"etc/systemd/system/{name}.service").exists()
     calls = (root / "var/log/systemctl.calls").read_text().splitlines()
-    assert calls == ["daemon-reload", "enable --now api.service", "is-active api",
-                     "enable --now worker.service", "enable --now db.service"]
+    assert calls == [
+        "daemon-reload",
+        "enable --now api.service",
+        "is-active api",
+        "enable --now worker.service",
+        "enable --now db.service",
+    ]
     # every phase marked done; status reported with host keys
     state = root / boot.LAYOUT.state_dir.lstrip("/")
     names = plan.cloud_config(inputs).phase_names
@@ -275,5 +316,8 @@ def test_tampered_bundle_stops_boot_and_reports_the_failure(tmp_path, http_serve
 
 def _logs(root: Path) -> str:
     d = root / boot.LAYOUT.log_dir.lstrip("/")
-    return "".join(f"\n--- {p.name}\n{p.read_text()}" for p in sorted(d.glob("*.log"))) \
-        if d.exists() else ""
+    return (
+        "".join(f"\n--- {p.name}\n{p.read_text()}" for p in sorted(d.glob("*.log")))
+        if d.exists()
+        else ""
+    )

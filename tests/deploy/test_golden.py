@@ -30,8 +30,7 @@ def _render(case: str) -> tuple[str, str, object]:
     plan_text = json.dumps(plan.to_dict(), indent=2, sort_keys=True) + "\n"
 
     def norm(s: str) -> str:
-        return s.replace(str(project.root), "<root>").replace(plan.deployment_id,
-                                                               "<deployment-id>")
+        return s.replace(str(project.root), "<root>").replace(plan.deployment_id, "<deployment-id>")
 
     return norm(plan_text), norm(text), plan
 

@@ -252,3 +252,14 @@ def test_token_provider_is_lazy_and_cached(tmp_path):
     assert provide() == "second"
     env["GITHUB_TOKEN"] = "third"
     assert provide() == "second"
+
+
+def test_bad_github_repo_setting(tmp_path, remote):
+    with pytest.raises(ValidationError) as err:
+        prepare_workspace(
+            TaskSpec(prompt="p", repo=str(remote)),
+            tmp_path / "w",
+            None,
+            settings=GitSettings(github_repo="octo/app/../../x"),
+        )
+    assert err.value.code == "RC-GIT-006"

@@ -122,9 +122,16 @@ def prepare_workspace(
     else:
         git("checkout", "-q", "-B", ctx.branch)
     ctx.start_commit = git("rev-parse", "-q", "--verify", "HEAD", check=False) or None
-    ctx.github_repo = settings.github_repo or (
-        parse_repo(ctx.remote_url) if ctx.remote_url else None
-    )
+    if settings.github_repo:
+        ctx.github_repo = parse_repo(settings.github_repo)
+        if ctx.github_repo is None or "://" in settings.github_repo:
+            raise ValidationError(
+                f"git.githubRepo {settings.github_repo!r} is not OWNER/NAME",
+                code="RC-GIT-006",
+                hint="e.g. githubRepo: octo/app",
+            )
+    elif ctx.remote_url:
+        ctx.github_repo = parse_repo(ctx.remote_url)
     log.info("workspace %s on branch %s (base %s)", workspace, ctx.branch, ctx.base_branch)
     return ctx
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from rclaude.config import load_config
-from rclaude.config.show import as_json, is_secret_key, mask, rows
+from rclaude.config.masking import is_secret_key, mask
+from rclaude.config.show import as_json, rows
+from rclaude.errors import ConfigError
 
 
 def test_rows_have_every_leaf_with_source(sandbox):
@@ -36,3 +40,10 @@ def test_masked_values_in_rows(sandbox):
     sandbox.write_project("redis:\n  url: redis://:hunter2@cache:6379/0\n")
     loaded = load_config(cwd=sandbox.project, env={})
     assert "hunter2" not in str(as_json(loaded))
+
+
+def test_secret_values_are_masked_in_error_messages(sandbox):
+    sandbox.write_project("notify:\n  slackWebhookUrl: [https://hooks.example/T0/B0/s3cr3t]\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(cwd=sandbox.project, env={})
+    assert "s3cr3t" not in str(info.value) and "***" in info.value.message

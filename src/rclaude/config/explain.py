@@ -15,6 +15,7 @@ from pydantic import ValidationError as PydanticError
 
 from rclaude.config import keys
 from rclaude.config.layers import Layer
+from rclaude.config.masking import mask
 from rclaude.config.schema import LEGACY_BACKENDS, Config
 from rclaude.errors import ConfigError, Where, closest
 
@@ -81,7 +82,7 @@ def _one(err: dict[str, Any], layer: Layer) -> ConfigError:
     shown = where.key or dotted
     suffix = f" (from {origin.source})" if origin and origin.kind != "file" else ""
     value = err.get("input")
-    shown_value = _short(value)
+    shown_value = _short(mask(dotted, value))
     kind = err["type"]
 
     if kind == "extra_forbidden":

@@ -263,3 +263,4 @@ def test_bad_github_repo_setting(tmp_path, remote):
             settings=GitSettings(github_repo="octo/app/../../x"),
         )
     assert err.value.code == "RC-GIT-006"
+    assert not (tmp_path / "w").exists()  # nothing cloned

@@ -86,6 +86,15 @@ def prepare_workspace(
 
     settings = settings or GitSettings()
     workspace = Path(workspace)
+    configured_repo = None
+    if settings.github_repo:
+        configured_repo = parse_repo(settings.github_repo)
+        if configured_repo is None or "://" in settings.github_repo:
+            raise ValidationError(
+                f"git.githubRepo {settings.github_repo!r} is not OWNER/NAME",
+                code="RC-GIT-006",
+                hint="e.g. githubRepo: octo/app",
+            )
     git = Git(
         workspace,
         token_provider,
@@ -122,16 +131,7 @@ def prepare_workspace(
     else:
         git("checkout", "-q", "-B", ctx.branch)
     ctx.start_commit = git("rev-parse", "-q", "--verify", "HEAD", check=False) or None
-    if settings.github_repo:
-        ctx.github_repo = parse_repo(settings.github_repo)
-        if ctx.github_repo is None or "://" in settings.github_repo:
-            raise ValidationError(
-                f"git.githubRepo {settings.github_repo!r} is not OWNER/NAME",
-                code="RC-GIT-006",
-                hint="e.g. githubRepo: octo/app",
-            )
-    elif ctx.remote_url:
-        ctx.github_repo = parse_repo(ctx.remote_url)
+    ctx.github_repo = configured_repo or (parse_repo(ctx.remote_url) if ctx.remote_url else None)
     log.info("workspace %s on branch %s (base %s)", workspace, ctx.branch, ctx.base_branch)
     return ctx
 

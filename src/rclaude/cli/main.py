@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "rclaude.cli.tasks",
     "rclaude.cli.config_cmd",
     "rclaude.cli.workers",
+    "rclaude.cli.server",
     "rclaude.cli.db",
     "rclaude.cli.deploy",
 )

@@ -202,3 +202,37 @@ def test_slack_payload_without_fields():
 def test_malformed_url_is_reported_not_raised():
     out = notify(settings(webhook_url="not a url", retries=0), "failure", TASK, env={})
     assert out["webhook"].startswith("failed after 1 attempt(s)")
+
+
+def test_task_summary_from_task():
+    from rclaude.model import Task, TaskSpec, TaskState
+    from rclaude.notify import task_summary
+
+    task = Task(
+        id="t9",
+        spec=TaskSpec(prompt="fix it", name="fx", env={"API_KEY": "hunter2"}),
+        state=TaskState.SUCCEEDED,
+        exit_code=0,
+        started_at=10.0,
+        finished_at=25.0,
+        result={
+            "branch": "rclaude/fx",
+            "pr_url": "https://github.com/o/r/pull/3",
+            "agent": {"cost_usd": 0.5},
+        },
+    )
+    s = task_summary(task, url="https://rc.example/tasks/t9")
+    assert s == {
+        "id": "t9",
+        "name": "fx",
+        "state": "succeeded",
+        "attempt": 0,
+        "exit_code": 0,
+        "duration": 15.0,
+        "prompt": "fix it",
+        "branch": "rclaude/fx",
+        "pr_url": "https://github.com/o/r/pull/3",
+        "cost_usd": 0.5,
+        "url": "https://rc.example/tasks/t9",
+    }
+    assert "hunter2" not in str(s)

@@ -38,6 +38,31 @@ def event_for_state(state: str) -> str | None:
     return _STATE_EVENTS.get(str(state))
 
 
+def task_summary(task, *, url: str | None = None) -> dict[str, Any]:
+    """The summary dict :func:`notify` sends, built from a :class:`rclaude.model.Task`.
+
+    Picks ``branch``, ``pr_url`` and ``cost_usd`` out of ``task.result`` when present.
+    Holds no command environment (it may contain secrets) and no output.
+    """
+    result = task.result or {}
+    duration = task.duration
+    out: dict[str, Any] = {
+        "id": task.id,
+        "name": task.spec.name,
+        "state": str(task.state),
+        "attempt": task.attempt,
+        "exit_code": task.exit_code,
+        "reason": task.reason,
+        "duration": round(duration, 1) if duration is not None else None,
+        "prompt": (task.spec.prompt or "")[:500] or None,
+        "branch": result.get("branch"),
+        "pr_url": result.get("pr_url"),
+        "cost_usd": result.get("cost_usd") or (result.get("agent") or {}).get("cost_usd"),
+        "url": url,
+    }
+    return {k: v for k, v in out.items() if v is not None}
+
+
 def _headline(event: str, task: dict[str, Any]) -> str:
     label = task.get("name") or task.get("id") or "task"
     if event == "start":

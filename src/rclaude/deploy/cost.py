@@ -24,7 +24,14 @@ def preview(plan: DeploymentPlan, ctx=None) -> dict:
         price = prices.get(r.instance_types[0])
         hourly = None if price is None else round(price * r.count, 6)
         total += hourly or 0.0
-        regions.append({"region": r.name, "instance_type": r.instance_types[0],
-                        "spot_price": price, "count": r.count, "usd_per_hour": hourly})
+        regions.append(
+            {
+                "region": r.name,
+                "instance_type": r.instance_types[0],
+                "spot_price": price,
+                "count": r.count,
+                "usd_per_hour": hourly,
+            }
+        )
     out["cost"] = {"regions": regions, "usd_per_hour": round(total, 6)}
     return out

@@ -20,8 +20,14 @@ def run_local(project: Project, kind: str) -> None:
     """Run the project's local hooks of ``kind``; raise on the first failure."""
     for command in project.spec.hooks.of(kind, "local"):
         log.info("hook %s: %s", kind, command)
-        proc = subprocess.run(["bash", "-c", command], cwd=project.root, check=False,
-                              capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            ["bash", "-c", command],
+            cwd=project.root,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
             raise ValidationError(

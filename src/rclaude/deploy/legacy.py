@@ -21,6 +21,7 @@ from rclaude.deploy.schema import (
     Script,
     SpotConfig,
     Upload,
+    load_yaml,
 )
 from rclaude.errors import ConfigError, NotFoundError, Where
 from rclaude.fsutil import atomic_write
@@ -43,7 +44,7 @@ def is_legacy(root: Path) -> bool:
 def read_legacy(root: Path) -> tuple[SpotConfig, DeploymentSpec, list[str]]:
     """Parse the legacy layout; return config, spec and notes (ignored keys etc.)."""
     path = root / "config.yaml"
-    data, lines = yamlio.load(path, error_cls=ConfigError)
+    data, lines = load_yaml(path, "config.yaml")
     notes: list[str] = []
     if not isinstance(data, dict) or "regions" not in data:
         raise ConfigError(

@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rclaude import yamlio
 from rclaude.cloudinit import CloudConfig
 from rclaude.deploy import boot, bundle, plugins
 from rclaude.deploy import secrets as secrets_mod
 from rclaude.deploy.bundle import Bundle
 from rclaude.deploy.discovery import CLOUD_INIT_FILE, Project
+from rclaude.deploy.schema import load_yaml
 from rclaude.deploy.secrets import SecretSet
 from rclaude.deploy.services import dependency_order
 from rclaude.errors import ConfigError, Where
@@ -197,7 +197,7 @@ def _overrides(project: Project) -> dict | None:
     path = project.root / CLOUD_INIT_FILE
     if not path.is_file():
         return None
-    data, lines = yamlio.load(path, error_cls=ConfigError)
+    data, _ = load_yaml(path, CLOUD_INIT_FILE)
     if data is None:
         return None
     if not isinstance(data, dict):

@@ -282,12 +282,26 @@ def parse(model: type[M], data: Any, lines: yamlio.LineMap, file: str) -> M:
         ) from None
 
 
-def load_model(model: type[M], path: Path, *, display: str | None = None) -> M:
-    """Load a YAML file with :mod:`rclaude.yamlio` and validate it against ``model``."""
-    data, lines = yamlio.load(path, error_cls=ConfigError)
+def load_yaml(path: Path, display: str | None = None) -> tuple[Any, yamlio.LineMap]:
+    """Parse a YAML file with :mod:`rclaude.yamlio`, naming it ``display`` in errors."""
     name = display or str(path)
-    lines.file = name
-    return parse(model, data, lines, name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"file not found: {name}", code="RC-YAML-006", where=Where(file=name)
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{name} is not UTF-8 text: {exc.reason}", code="RC-YAML-007", where=Where(file=name)
+        ) from None
+    return yamlio.loads(text, file=name, error_cls=ConfigError)
+
+
+def load_model(model: type[M], path: Path, *, display: str | None = None) -> M:
+    """Load a YAML file and validate it against ``model`` (errors name ``display``)."""
+    data, lines = load_yaml(path, display)
+    return parse(model, data, lines, display or str(path))
 
 
 def json_schemas() -> dict[str, dict]:

@@ -27,8 +27,13 @@ regions:
     image: auto
 """
 
-GITIGNORE = [".spot/state.json", ".spot/known_hosts", ".spot/migrate-backup/", "secrets/",
-             "credentials/"]
+GITIGNORE = [
+    ".spot/state.json",
+    ".spot/known_hosts",
+    ".spot/migrate-backup/",
+    "secrets/",
+    "credentials/",
+]
 
 SETUP = """\
 #!/bin/bash
@@ -107,10 +112,15 @@ def stack_files(stack: str, name: str) -> dict[str, tuple[str, int]]:
     if stack == "basic":
         pass
     elif stack == "python":
-        files["deployment/setup.sh"] = (SETUP + (
-            f"mkdir -p /opt/{name}\npython3 -m venv /opt/{name}/venv\n"
-            f"[ -f requirements.txt ] && /opt/{name}/venv/bin/pip install -r requirements.txt "
-            "|| true\n"), 0o755)
+        files["deployment/setup.sh"] = (
+            SETUP
+            + (
+                f"mkdir -p /opt/{name}\npython3 -m venv /opt/{name}/venv\n"
+                f"[ -f requirements.txt ] && /opt/{name}/venv/bin/pip install -r requirements.txt "
+                "|| true\n"
+            ),
+            0o755,
+        )
         files[f"deployment/{name}.service"] = (PY_UNIT.format(name=name), 0o644)
     elif stack == "node":
         files[f"deployment/{name}.service"] = (NODE_UNIT.format(name=name), 0o644)
@@ -119,11 +129,13 @@ def stack_files(stack: str, name: str) -> dict[str, tuple[str, int]]:
     elif stack == "multi-service":
         files[".spot/deployment.yaml"] = (MULTI_MANIFEST.format(name=name), 0o644)
         files["deployment/services/api.service"] = (UNIT.format(name=name, role="api"), 0o644)
-        files["deployment/services/worker.service"] = (UNIT.format(name=name, role="worker"),
-                                                       0o644)
+        files["deployment/services/worker.service"] = (UNIT.format(name=name, role="worker"), 0o644)
     else:
-        raise UsageError(f"unknown stack {stack!r}", code="RC-DEPLOY-090",
-                         hint="choose basic, python, node, compose or multi-service")
+        raise UsageError(
+            f"unknown stack {stack!r}",
+            code="RC-DEPLOY-090",
+            hint="choose basic, python, node, compose or multi-service",
+        )
     return files
 
 
@@ -145,8 +157,15 @@ def init(root: Path, stack: str, name: str) -> dict:
     added = [e for e in GITIGNORE if e not in lines]
     if added:
         atomic_write(gi, "\n".join(lines + added) + "\n")
-    return {"created": created, "skipped": skipped, "gitignore_added": added,
-            "next_steps": ["edit .spot/config.yaml (regions, allowed_cidrs, SSH key)",
-                           "put your install steps in deployment/setup.sh",
-                           "spot-deployer validate", "spot-deployer preview",
-                           "spot-deployer create"]}
+    return {
+        "created": created,
+        "skipped": skipped,
+        "gitignore_added": added,
+        "next_steps": [
+            "edit .spot/config.yaml (regions, allowed_cidrs, SSH key)",
+            "put your install steps in deployment/setup.sh",
+            "spot-deployer validate",
+            "spot-deployer preview",
+            "spot-deployer create",
+        ],
+    }

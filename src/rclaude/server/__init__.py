@@ -21,5 +21,5 @@ def serve(platform, *, host: str, port: int, orchestrator: bool = True,
         logging.getLogger("rclaude.server").warning(
             "listening on %s with no server.allowedEmails: any address can sign in", host)
     app = create_app(platform, orchestrator=orchestrator)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, ws="websockets",
+    uvicorn.run(app, host=host, port=port, log_level=log_level, ws="websockets-sansio",
                 proxy_headers=False, server_header=False, date_header=False)

@@ -1,0 +1,150 @@
+"""A real ``rclaude serve`` in a subprocess on a free port, and sign-in helpers.
+
+The server runs with its own data dir (SQLite + blob directory) and local workers; the
+dev mailer writes magic links to ``<data dir>/outbox.jsonl``, which the helpers read
+like a user reading their mail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def base_env(root: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RCLAUDE_")}
+    env.update({
+        "RCLAUDE_DATA_DIR": str(root / "data"),
+        "XDG_CONFIG_HOME": str(root / "config"),
+        "RCLAUDE_WORKER__IDLE_TIMEOUT": "30",
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+@dataclass
+class Server:
+    root: Path
+    port: int
+    env: dict[str, str]
+    proc: subprocess.Popen | None = None
+    log_path: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log_path = self.root / "server.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.env["RCLAUDE_DATA_DIR"])
+
+    def start(self, *extra: str) -> Server:
+        self.root.mkdir(parents=True, exist_ok=True)
+        out = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rclaude.cli", "serve", "--port", str(self.port),
+             "--host", "127.0.0.1", *extra],
+            env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=self.root,
+            start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not come up")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.kill_workers()
+
+    def kill_workers(self) -> None:
+        db = self.data_dir / "rclaude.db"
+        if not db.exists():
+            return
+        import sqlite3
+
+        with sqlite3.connect(db) as c:
+            try:
+                pids = [r[0] for r in c.execute("SELECT pid FROM workers WHERE pid IS NOT NULL")]
+            except sqlite3.Error:
+                pids = []
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def outbox(self) -> list[dict]:
+        path = self.data_dir / "outbox.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+    def magic_token(self, email: str) -> str:
+        """The token of the newest mail to ``email`` (as a user would click it)."""
+        for mail in reversed(self.outbox()):
+            if mail["to"] == email:
+                return mail["body"].split("#token=", 1)[1].split()[0]
+        raise AssertionError(f"no mail for {email}")
+
+    def request_link(self, email: str) -> str:
+        r = httpx.post(f"{self.url}/api/auth/request", json={"email": email})
+        assert r.status_code == 202, r.text
+        return self.magic_token(email)
+
+    def browser_client(self, email: str) -> httpx.Client:
+        """An httpx client holding a session cookie, sending this server's Origin."""
+        token = self.request_link(email)
+        c = httpx.Client(base_url=self.url, headers={"origin": self.url})
+        r = c.post("/api/auth/verify", json={"token": token})
+        assert r.status_code == 200, r.text
+        return c
+
+    def api_token(self, email: str) -> str:
+        token = self.request_link(email)
+        r = httpx.post(f"{self.url}/api/auth/verify",
+                       json={"token": token, "api_token_name": "tests"})
+        assert r.status_code == 200, r.text
+        return r.json()["api_token"]
+
+    def token_client(self, email: str) -> tuple[httpx.Client, str]:
+        token = self.api_token(email)
+        return httpx.Client(base_url=self.url, headers={"authorization": f"Bearer {token}"}), token
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")

@@ -46,12 +46,24 @@ def main() -> None:
         deep = root / "proj" / "a" / "b"
         deep.mkdir(parents=True)
         (root / "proj" / ".rclaude.yaml").write_text("aws:\n  mode: ecs\n")
-        env = {**os.environ, "XDG_CONFIG_HOME": str(root / "xdg"),
-               "RCLAUDE_TASKS__VISIBILITY_TIMEOUT": "2"}
+        env = {
+            **os.environ,
+            "XDG_CONFIG_HOME": str(root / "xdg"),
+            "RCLAUDE_TASKS__VISIBILITY_TIMEOUT": "2",
+        }
         env.pop("RCLAUDE_CONFIG", None)
-        colds = [json.loads(subprocess.run([sys.executable, "-c", CHILD, str(deep)], env=env,
-                                           capture_output=True, text=True, check=True).stdout)
-                 for _ in range(5)]
+        colds = [
+            json.loads(
+                subprocess.run(
+                    [sys.executable, "-c", CHILD, str(deep)],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
+            for _ in range(5)
+        ]
         os.environ.update(XDG_CONFIG_HOME=str(root / "xdg"))
         from rclaude.config import load_config
 
@@ -62,13 +74,19 @@ def main() -> None:
             load_config(cwd=deep, env=env)
             warm.append((time.perf_counter() - t) * 1e3)
     warm.sort()
-    print(json.dumps({
-        "bench": "config_load",
-        "cold_import_ms_median": round(statistics.median(c["import_ms"] for c in colds), 1),
-        "cold_first_load_ms_median": round(statistics.median(c["first_ms"] for c in colds), 1),
-        "warm_load_ms_median": round(statistics.median(warm), 2),
-        "warm_load_ms_p95": round(warm[int(len(warm) * 0.95)], 2),
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "config_load",
+                "cold_import_ms_median": round(statistics.median(c["import_ms"] for c in colds), 1),
+                "cold_first_load_ms_median": round(
+                    statistics.median(c["first_ms"] for c in colds), 1
+                ),
+                "warm_load_ms_median": round(statistics.median(warm), 2),
+                "warm_load_ms_p95": round(warm[int(len(warm) * 0.95)], 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

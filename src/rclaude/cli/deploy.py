@@ -61,16 +61,17 @@ def build_deploy_app() -> typer.Typer:
 
     @app.callback()
     def _root(
-        deployment_dir: Path = typer.Option(None, "--deployment-dir",
-                                            help="Convention directory (default deployment/)."),
-        manifest: Path = typer.Option(None, "--manifest",
-                                      help="Manifest file (default .spot/deployment.yaml)."),
+        deployment_dir: Path = typer.Option(
+            None, "--deployment-dir", help="Convention directory (default deployment/)."
+        ),
+        manifest: Path = typer.Option(
+            None, "--manifest", help="Manifest file (default .spot/deployment.yaml)."
+        ),
         project: Path = typer.Option(None, "--project", "-C", help="Project directory."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and results."),
         log_file: Path = typer.Option(None, "--log-file", help="Append a detailed log here."),
     ) -> None:
-        _OPTS.update(deployment_dir=deployment_dir, manifest=manifest, quiet=quiet,
-                     project=project)
+        _OPTS.update(deployment_dir=deployment_dir, manifest=manifest, quiet=quiet, project=project)
         if log_file:
             handler = logging.FileHandler(log_file)
             handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
@@ -86,8 +87,9 @@ def build_deploy_app() -> typer.Typer:
 
     @app.command()
     def init(
-        stack: str = typer.Option("basic", "--stack",
-                                  help="basic, python, node, compose or multi-service."),
+        stack: str = typer.Option(
+            "basic", "--stack", help="basic, python, node, compose or multi-service."
+        ),
     ) -> None:
         """Scaffold .spot/config.yaml and a starter deployment/ (never overwrites)."""
         from rclaude.deploy.discovery import slug
@@ -112,22 +114,30 @@ def build_deploy_app() -> typer.Typer:
         project = _project()
         schema = validator_available()
         plan = _plan(project, check_schema=schema)
-        result = {"valid": True, "deployment_id": plan.deployment_id, "mode": project.mode,
-                  "discovered": project.found, "warnings": project.warnings,
-                  "cloud_init_schema": "checked" if schema else "skipped (cloud-init missing)"}
+        result = {
+            "valid": True,
+            "deployment_id": plan.deployment_id,
+            "mode": project.mode,
+            "discovered": project.found,
+            "warnings": project.warnings,
+            "cloud_init_schema": "checked" if schema else "skipped (cloud-init missing)",
+        }
         if json_out:
             print_json(result)
             return
         c = _console()
         for f in project.found:
             c.print(f"[dim]found[/dim] {f}")
-        c.print(f"[green]valid[/green] {project.mode} project, deployment {plan.deployment_id}; "
-                f"cloud-init schema {result['cloud_init_schema']}")
+        c.print(
+            f"[green]valid[/green] {project.mode} project, deployment {plan.deployment_id}; "
+            f"cloud-init schema {result['cloud_init_schema']}"
+        )
 
     @app.command()
-    def preview(json_out: bool = typer.Option(False, "--json"),
-                offline: bool = typer.Option(False, "--offline",
-                                             help="Skip spot prices (no AWS call).")) -> None:
+    def preview(
+        json_out: bool = typer.Option(False, "--json"),
+        offline: bool = typer.Option(False, "--offline", help="Skip spot prices (no AWS call)."),
+    ) -> None:
         """Files, services, packages, estimated boot time and cost per hour."""
         from rclaude.deploy.cost import preview as do_preview
 
@@ -157,20 +167,25 @@ def build_deploy_app() -> typer.Typer:
         try:
             result = _with_progress(
                 [r.name for r in project.config.regions],
-                lambda progress: deployer.create(plan, _ctx(project), progress=progress))
+                lambda progress: deployer.create(plan, _ctx(project), progress=progress),
+            )
         except Exception:
             hooks.run_local(project, "error")
             raise
         hooks.run_local(project, "post")
-        log.info("create finished: %s", {k: len(v.get("instances", [])) for k, v in
-                                         result.regions.items()})
+        log.info(
+            "create finished: %s",
+            {k: len(v.get("instances", [])) for k, v in result.regions.items()},
+        )
         if json_out:
             print_json(result.to_dict())
             return
         c = _console()
         for region, info in result.regions.items():
-            c.print(f"[bold]{region}[/bold]: {len(info['instances'])} instance(s), "
-                    f"launched {len(info['launched'])}, terminated {len(info['terminated'])}")
+            c.print(
+                f"[bold]{region}[/bold]: {len(info['instances'])} instance(s), "
+                f"launched {len(info['launched'])}, terminated {len(info['terminated'])}"
+            )
         if not result.mutating_calls:
             c.print("[green]already converged[/green]: no change made")
 
@@ -200,9 +215,15 @@ def build_deploy_app() -> typer.Typer:
 
         project = _project()
         cfg = project.config
-        data = deployer.status(_ctx(project), project.root, project.deployment_id,
-                               [r.name for r in cfg.regions], home_region=cfg.regions[0].name,
-                               bucket=cfg.aws.bucket, username=cfg.aws.username)
+        data = deployer.status(
+            _ctx(project),
+            project.root,
+            project.deployment_id,
+            [r.name for r in cfg.regions],
+            home_region=cfg.regions[0].name,
+            bucket=cfg.aws.bucket,
+            username=cfg.aws.username,
+        )
         if json_out:
             print_json(data)
             return
@@ -211,8 +232,14 @@ def build_deploy_app() -> typer.Typer:
         t = Table("region", "instance", "ip", "state", "boot phase", "boot state")
         for region, rows in data.items():
             for r in rows:
-                t.add_row(region, r["id"], r.get("public_ip") or "-", r["state"] or "-",
-                          r["phase"], r["boot_state"])
+                t.add_row(
+                    region,
+                    r["id"],
+                    r.get("public_ip") or "-",
+                    r["state"] or "-",
+                    r["phase"],
+                    r["boot_state"],
+                )
         c = _console()
         c.print(t)
         for rows in data.values():
@@ -224,8 +251,9 @@ def build_deploy_app() -> typer.Typer:
 
     @app.command()
     def destroy(
-        deployment_id: str = typer.Option(None, "--deployment-id",
-                                          help="Destroy this id (default: this project's)."),
+        deployment_id: str = typer.Option(
+            None, "--deployment-id", help="Destroy this id (default: this project's)."
+        ),
         yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
         json_out: bool = typer.Option(False, "--json"),
     ) -> None:
@@ -237,8 +265,13 @@ def build_deploy_app() -> typer.Typer:
         did = deployment_id or project.deployment_id
         if not yes and not typer.confirm(f"destroy deployment {did}?"):
             raise typer.Exit(1)
-        report = deployer.destroy(_ctx(project), did, [r.name for r in cfg.regions],
-                                  home_region=cfg.regions[0].name, bucket=cfg.aws.bucket)
+        report = deployer.destroy(
+            _ctx(project),
+            did,
+            [r.name for r in cfg.regions],
+            home_region=cfg.regions[0].name,
+            bucket=cfg.aws.bucket,
+        )
         hooks.run_local(project, "cleanup")
         if json_out:
             print_json(report)
@@ -248,8 +281,9 @@ def build_deploy_app() -> typer.Typer:
             c.print(f"[bold]{region}[/bold]: {len(items)} resource(s) deleted")
 
     @app.command()
-    def migrate(rollback: bool = typer.Option(False, "--rollback",
-                                              help="Undo the last migration.")) -> None:
+    def migrate(
+        rollback: bool = typer.Option(False, "--rollback", help="Undo the last migration."),
+    ) -> None:
         """Convert a legacy layout (config.yaml + instance/) to .spot/ (with a backup)."""
         from rclaude.deploy import legacy
 
@@ -258,8 +292,9 @@ def build_deploy_app() -> typer.Typer:
         print_json(report)
 
     @app.command()
-    def schema(out_dir: Path = typer.Option(None, "--out", help="Write *.schema.json here.")
-               ) -> None:
+    def schema(
+        out_dir: Path = typer.Option(None, "--out", help="Write *.schema.json here."),
+    ) -> None:
         """Export JSON Schemas of .spot/config.yaml and .spot/deployment.yaml."""
         import json
 
@@ -281,10 +316,17 @@ def _with_progress(regions: list[str], run):
     """Run ``run(progress)`` with one Rich progress line per region."""
     if _OPTS["quiet"]:
         return run(lambda region, msg: log.info("%s: %s", region, msg))
+    from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  transient=False) as bar:
+    # Progress goes to stderr so stdout stays clean for --json.
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    ) as bar:
         tasks = {r: bar.add_task(f"{r}: waiting", total=None) for r in regions}
 
         def progress(region: str, message: str) -> None:
@@ -301,8 +343,10 @@ def _render_plan(data: dict) -> None:
     for r in data["regions"]:
         c.print(f"  {r['name']}: {r['count']} x {'/'.join(r['instance_types'])}")
     c.print(f"packages: {', '.join(data['packages']) or '-'}")
-    c.print(f"files: {len(data['files'])} ({data['bundle']['bytes']} bytes bundle, "
-            f"{data['bundle']['delivery']})")
+    c.print(
+        f"files: {len(data['files'])} ({data['bundle']['bytes']} bytes bundle, "
+        f"{data['bundle']['delivery']})"
+    )
     c.print(f"scripts: {', '.join(data['scripts']) or '-'}")
     c.print(f"services (start order): {', '.join(data['services']) or '-'}")
     c.print(f"secrets: {data['secrets']['count']} file(s)")

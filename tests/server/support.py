@@ -58,12 +58,12 @@ class Server:
 
     def start(self, *extra: str) -> Server:
         self.root.mkdir(parents=True, exist_ok=True)
-        out = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "rclaude.cli", "serve", "--port", str(self.port),
-             "--host", "127.0.0.1", *extra],
-            env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=self.root,
-            start_new_session=True)
+        with open(self.log_path, "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "rclaude.cli", "serve", "--port", str(self.port),
+                 "--host", "127.0.0.1", *extra],
+                env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=self.root,
+                start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -56,9 +56,11 @@ def test_bundle_file_tampered_after_manifest_is_caught(make_project, tmp_path):
     import io
     import tarfile
 
-    src = tarfile.open(fileobj=io.BytesIO(built.data))
     raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w") as out:
+    with (
+        tarfile.open(fileobj=io.BytesIO(built.data)) as src,
+        tarfile.open(fileobj=raw, mode="w") as out,
+    ):
         for m in src.getmembers():
             data = src.extractfile(m).read()
             if m.name == "deployment/setup.sh":

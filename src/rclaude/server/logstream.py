@@ -35,6 +35,14 @@ class Batch:
     new_attempt: bool = False
 
 
+def _wait_read(log, task_id: str, attempt: int, after_seq: int, limit: int,
+               timeout: float) -> list[Chunk]:
+    chunks = log.read(task_id, attempt, after_seq, limit)
+    if chunks or not log.wait(task_id, attempt, after_seq, timeout):
+        return chunks
+    return log.read(task_id, attempt, after_seq, limit)
+
+
 class _Bell:
     """An asyncio view of the SQLite log's doorbell for one task's output."""
 
@@ -74,7 +82,11 @@ async def follow(platform, task: Task, *, attempt: int | None = None, after_seq:
     bell = _Bell(log, task.id) if hasattr(log, "bells") else None
     try:
         while True:
-            chunks = await to_thread.run_sync(log.read, task.id, cur, after_seq, limit)
+            if bell is not None:
+                chunks = await to_thread.run_sync(log.read, task.id, cur, after_seq, limit)
+            else:  # one thread hop per batch: read, or wait then read
+                chunks = await to_thread.run_sync(_wait_read, log, task.id, cur, after_seq,
+                                                  limit, idle_check, limiter=_WAIT_LIMITER)
             if chunks:
                 final = next((i for i, c in enumerate(chunks) if c.kind is ChunkKind.FINAL), None)
                 if final is not None:
@@ -87,11 +99,7 @@ async def follow(platform, task: Task, *, attempt: int | None = None, after_seq:
                     cur, after_seq = cur + 1, 0
                     yield Batch(cur, new_attempt=True)
                 continue
-            if bell is not None:
-                if await bell.wait(idle_check):
-                    continue
-            elif await to_thread.run_sync(log.wait, task.id, cur, after_seq, idle_check,
-                                          limiter=_WAIT_LIMITER):
+            if bell is not None and await bell.wait(idle_check):
                 continue
             latest = await to_thread.run_sync(platform.tasks.get, task.id)
             if not fixed and latest.attempt > cur:

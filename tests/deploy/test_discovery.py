@@ -120,3 +120,33 @@ def test_json_schemas_export_and_forbid_extra_keys():
     assert manifest["additionalProperties"] is False
     assert "deployment" in manifest["properties"]
     json.dumps(schemas)  # serializable as-is
+
+
+def test_plugins_generators_and_file_handlers(make_project):
+    from rclaude.cloudinit import CloudConfig
+    from rclaude.deploy import bundle, plugins
+
+    project = discover(make_project("plug"))
+
+    def gen(cfg, proj):
+        cfg.add_boot_phase("plugin-phase", [f"echo {proj.name}"])
+
+    cfg = CloudConfig()
+    plugins.apply_generators(cfg, project, extra=(("demo", gen),))
+    assert cfg.phase_names[-1].endswith("plugin-phase")
+
+    def upper(path):
+        return path.read_bytes().upper() if path.name.endswith(".sh") else None
+
+    built = bundle.build(project, handlers=(("upper", upper),))
+    assert any(
+        f.path == "deployment/setup.sh" and f.size == len(b"#!/BIN/BASH\nECHO HI\n")
+        for f in built.files
+    )
+
+    def broken(cfg, proj):
+        raise RuntimeError("boom")
+
+    with pytest.raises(ValidationError) as err:
+        plugins.apply_generators(CloudConfig(), project, extra=(("broken", broken),))
+    assert err.value.code == "RC-DEPLOY-080" and "broken" in err.value.message

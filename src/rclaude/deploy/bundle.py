@@ -177,14 +177,20 @@ def collect(project: Project) -> tuple[list[Path], list[dict]]:
     return [files[k] for k in sorted(files)], uploads
 
 
-def build(project: Project) -> Bundle:
-    """Build the bundle for ``project`` (deterministic bytes)."""
+def build(project: Project, handlers: tuple | None = None) -> Bundle:
+    """Build the bundle for ``project`` (deterministic bytes).
+
+    ``handlers`` (name, callable) transform files first; None = the installed
+    ``rclaude.deploy.file_handlers`` plugins.
+    """
+    from rclaude.deploy.plugins import transform_file
+
     root = project.root.resolve()
     paths, uploads = collect(project)
     entries: list[BundleFile] = []
     blobs: list[tuple[str, bytes, int]] = []
     for p in paths:
-        data = p.read_bytes()
+        data = transform_file(p, p.read_bytes(), handlers)
         mode = 0o755 if os.access(p, os.X_OK) else 0o644
         rel = p.relative_to(root).as_posix()
         entries.append(BundleFile(rel, hashlib.sha256(data).hexdigest(), len(data), f"0{mode:o}"))

@@ -38,3 +38,21 @@ def apply_generators(cfg, project, extra: tuple = ()) -> None:
             raise ValidationError(
                 f"cloud-init generator plugin '{name}' failed: {exc}", code="RC-DEPLOY-080"
             ) from exc
+
+
+def file_handlers() -> tuple:
+    return _load(FILE_HANDLERS)
+
+
+def transform_file(path, data: bytes, handlers: tuple | None = None) -> bytes:
+    """Pass ``data`` (the content of ``path``) through every file handler in turn."""
+    for name, fn in file_handlers() if handlers is None else handlers:
+        try:
+            out = fn(path)
+        except Exception as exc:
+            raise ValidationError(
+                f"file handler plugin '{name}' failed on {path}: {exc}", code="RC-DEPLOY-081"
+            ) from exc
+        if out is not None:
+            data = out
+    return data

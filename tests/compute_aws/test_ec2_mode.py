@@ -63,7 +63,7 @@ def test_user_data_boots_worker_without_secrets(footprint):
     assert files["/etc/rclaude/worker.env"]["permissions"] == "0600"
     assert "RCLAUDE_SQS_QUEUE_URL=" in files["/etc/rclaude/worker.env"]["content"]
     unit = files["/etc/systemd/system/rclaude-worker.service"]["content"]
-    assert "rclaude worker --idle-timeout 60 --concurrency 1" in unit
+    assert 'worker --worker-id "$$RCLAUDE_WORKER_ID" --idle-timeout 60 --concurrency 1' in unit
     assert "AWS_SECRET_ACCESS_KEY" not in text and "testing" not in text
     assert any(p.endswith("-install-worker.sh") for p in files)  # shared renderer's phases
     from rclaude.cloudinit import validate_schema, validator_available

@@ -35,7 +35,10 @@ def test_ecs_launch_runs_worker_tasks_with_overrides(footprint):
     override = params["overrides"]["containerOverrides"][0]
     assert override["name"] == "worker"
     assert override["command"][:2] == ["sh", "-c"]
-    assert "exec rclaude worker --idle-timeout 60 --concurrency 1" in override["command"][2]
+    assert (
+        'exec rclaude worker --worker-id "$RCLAUDE_WORKER_ID" --idle-timeout 60 --concurrency 1'
+        in override["command"][2]
+    )
     assert {e["name"] for e in override["environment"]} == set(WORKER_ENV)
     assert params["clientToken"] and len(params["startedBy"]) <= 36
     for task in _running_tasks(footprint):
@@ -121,3 +124,15 @@ def test_fargate_without_subnets_is_rejected_before_any_call(footprint):
     with pytest.raises(ConfigError) as info:
         compute.launch(1)
     assert info.value.code == "RC-AWS-016" and calls == []
+
+
+def test_ecs_capacity_provider_strategy_when_configured(footprint):
+    register_container_instance(footprint)
+    cfg = footprint.config("ecs", ecs={"capacity_provider": "rclaude-asg"})
+    compute = AwsCompute(cfg, WORKER_ENV)
+    calls = record(compute.client("ecs"), "RunTask")
+    compute.launch(1)
+    assert calls[0]["capacityProviderStrategy"] == [
+        {"capacityProvider": "rclaude-asg", "weight": 1}
+    ]
+    assert "launchType" not in calls[0]

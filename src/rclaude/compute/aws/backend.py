@@ -250,4 +250,6 @@ class AwsCompute:
             task_plan.subnet_ids = list(fg.subnet_ids)
             task_plan.security_group_ids = list(fg.security_group_ids)
             task_plan.assign_public_ip = fg.assign_public_ip
+        else:
+            task_plan.capacity_provider = aws.ecs.capacity_provider
         return TaskPool(self.client("ecs"), task_plan)

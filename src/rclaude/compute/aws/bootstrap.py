@@ -12,7 +12,8 @@ What the instance does at boot:
    endpoints and names only: :func:`rclaude.compute.aws.validate.check_worker_env`
    refuses secrets, which workers fetch from Secrets Manager with their instance role;
 3. starts ``rclaude-worker.service`` as an unprivileged user, with
-   ``RCLAUDE_WORKER_ID`` set to the instance id (read through IMDSv2);
+   ``--worker-id`` (and ``RCLAUDE_WORKER_ID``) set to the instance id, read through
+   IMDSv2 (``$$`` in the unit is systemd's escape for a literal ``$``);
 4. powers the instance off when the worker exits (idle timeout, or a failure) or when
    the install phase fails (``on_failure``); instances are launched with shutdown behaviour
    ``terminate``, so nothing is left running and billing.
@@ -39,7 +40,7 @@ Wants=network-online.target
 [Service]
 User=rclaude
 EnvironmentFile={env_file}
-ExecStart=/bin/sh -c 'RCLAUDE_WORKER_ID="$({venv}/bin/python -m rclaude.compute.aws.identity)" && export RCLAUDE_WORKER_ID && exec {venv}/bin/rclaude worker --idle-timeout {idle} --concurrency {concurrency}'
+ExecStart=/bin/sh -c 'RCLAUDE_WORKER_ID="$$({venv}/bin/python -m rclaude.compute.aws.identity)" && export RCLAUDE_WORKER_ID && exec {venv}/bin/rclaude worker --worker-id "$$RCLAUDE_WORKER_ID" --idle-timeout {idle} --concurrency {concurrency}'
 ExecStopPost=+/usr/sbin/shutdown -h now
 Restart=no
 

@@ -46,6 +46,7 @@ class TaskPlan:
     subnet_ids: list[str] = field(default_factory=list)
     security_group_ids: list[str] = field(default_factory=list)
     assign_public_ip: bool = False
+    capacity_provider: str | None = None
 
 
 def started_by(token: str | None) -> str:
@@ -56,10 +57,11 @@ def started_by(token: str | None) -> str:
 
 
 def container_command(argv: list[str]) -> list[str]:
-    """The container command: export the task id as RCLAUDE_WORKER_ID, then exec argv."""
+    """The container command: the task id becomes the worker id, then exec argv."""
     import shlex
 
-    return ["sh", "-c", f"{_ID_SHELL} && exec {shlex.join(argv)}"]
+    args = shlex.join(argv[:2]) + ' --worker-id "$RCLAUDE_WORKER_ID" ' + shlex.join(argv[2:])
+    return ["sh", "-c", f"{_ID_SHELL} && exec {args}"]
 
 
 class TaskPool:
@@ -95,6 +97,10 @@ class TaskPool:
 
     def _strategies(self) -> list[dict[str, Any]]:
         if self.plan.mode == "ecs":
+            if self.plan.capacity_provider:
+                # The provider's Auto Scaling group grows to fit the tasks.
+                cp = {"capacityProvider": self.plan.capacity_provider, "weight": 1}
+                return [{"capacityProviderStrategy": [cp]}]
             return [{"launchType": "EC2"}]
         providers = ["FARGATE_SPOT", "FARGATE"] if self.plan.spot else ["FARGATE"]
         return [

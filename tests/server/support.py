@@ -148,3 +148,49 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05):
             return value
         time.sleep(interval)
     raise AssertionError("condition not met in time")
+
+
+def ws_url(server: Server, task_id: str, **params) -> str:
+    from urllib.parse import urlencode
+
+    q = f"?{urlencode(params)}" if params else ""
+    return f"ws://127.0.0.1:{server.port}/api/tasks/{task_id}/terminal{q}"
+
+
+def ws_connect(server: Server, task_id: str, *, token: str | None = None,
+               cookie: str | None = None, origin: str | None = None, **params):
+    """A sync WebSocket to a task's terminal (raises InvalidStatus when refused)."""
+    from websockets.sync.client import connect
+
+    headers = {}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    if cookie:
+        headers["cookie"] = f"rc_session={cookie}"
+    return connect(ws_url(server, task_id, **params), additional_headers=headers,
+                   origin=origin, compression=None, max_size=None, open_timeout=10)
+
+
+def read_until(ws, predicate, timeout: float = 20.0) -> tuple[bytes, list[dict], int]:
+    """Collect output (and control messages) until ``predicate(output, controls)``.
+
+    Returns (output bytes, control messages, last output seq)."""
+    out = bytearray()
+    controls: list[dict] = []
+    last = 0
+    deadline = time.monotonic() + timeout
+    while not predicate(bytes(out), controls):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"timed out; got {bytes(out)[-300:]!r} {controls[-3:]}")
+        msg = ws.recv(timeout=left)
+        if isinstance(msg, bytes):
+            last = int.from_bytes(msg[:4], "big")
+            out += msg[4:]
+        else:
+            controls.append(json.loads(msg))
+    return bytes(out), controls, last
+
+
+def has_final(_out: bytes, controls: list[dict]) -> bool:
+    return any(c.get("type") == "final" for c in controls)

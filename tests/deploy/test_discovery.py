@@ -43,6 +43,7 @@ def test_convention_scanner_finds_everything(make_project):
     assert {(u.source, u.dest) for u in spec.uploads} == {
         ("deployment/files", "/"),
         ("deployment/configs", "/etc/c"),
+        (".", "/opt/c"),
     }
     web = next(s for s in spec.services if s.name == "web")
     assert web.depends_on == ["db"]
@@ -150,3 +151,19 @@ def test_plugins_generators_and_file_handlers(make_project):
     with pytest.raises(ValidationError) as err:
         plugins.apply_generators(CloudConfig(), project, extra=(("broken", broken),))
     assert err.value.code == "RC-DEPLOY-080" and "broken" in err.value.message
+
+
+def test_convention_uploads_the_application_honouring_gitignore(make_project):
+    from rclaude.deploy.plan import prepare
+
+    root = make_project("appcode")
+    write(root, "app/main.py", "print(1)\n")
+    write(root, "build/out.bin", "junk\n")
+    write(root, "debug.log", "junk\n")
+    write(root, ".gitignore", "build/\n*.log\n")
+    write(root, "secrets/key", "k\n")
+    plan = prepare(discover(root))
+    app = next(u for u in plan.bundle.uploads if u["source"] == ".")
+    assert [(f["path"], f["target"]) for f in app["files"]] == [
+        ("app/main.py", "/opt/appcode/app/main.py")
+    ]

@@ -87,10 +87,14 @@ def _source(project: Project, rel: str, key: str) -> Path:
 
 
 def _excluded(rel: PurePosixPath, patterns: list[str]) -> bool:
+    """True if ``rel`` (relative to the upload source) or any parent dir is excluded."""
     if any(part in ALWAYS_EXCLUDED for part in rel.parts):
         return True
+    prefixes = [PurePosixPath(*rel.parts[: i + 1]) for i in range(len(rel.parts))]
     return any(
-        fnmatch.fnmatch(rel.name, pat) or fnmatch.fnmatch(rel.as_posix(), pat) for pat in patterns
+        fnmatch.fnmatch(pre.name, pat) or fnmatch.fnmatch(pre.as_posix(), pat)
+        for pat in patterns
+        for pre in prefixes
     )
 
 
@@ -100,12 +104,10 @@ def _walk(project: Project, src: Path, patterns: list[str]) -> list[Path]:
     candidates = [src] if src.is_file() else sorted(p for p in src.rglob("*"))
     for p in candidates:
         rel = p.relative_to(root)
-        if _excluded(
-            PurePosixPath(rel.as_posix()).relative_to(
-                PurePosixPath(src.relative_to(root).as_posix()).parent
-            ),
-            patterns,
-        ):
+        inner = (
+            PurePosixPath(p.name) if src.is_file() else PurePosixPath(p.relative_to(src).as_posix())
+        )
+        if _excluded(inner, patterns):
             continue
         if p.is_symlink():
             real = p.resolve()

@@ -11,7 +11,10 @@ What it looks for (paths relative to ``deployment/``; found items are logged):
 - ``docker-compose.yml`` / ``compose.yaml`` (here or at the project root): Docker is
   installed and the compose project started;
 - ``requirements.txt`` / ``package.json`` at the project root: hints that add the
-  Python / Node.js packages.
+  Python / Node.js packages;
+- any other file at the project root (the application): uploaded to
+  ``/opt/<project>/`` (``.gitignore`` patterns, ``deployment/``, ``.spot/`` and
+  ``secrets/`` are left out).
 """
 
 from __future__ import annotations
@@ -22,6 +25,16 @@ from pathlib import Path
 from rclaude.deploy.schema import DeploymentSpec, Script, Service, Upload
 
 COMPOSE_NAMES = ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml")
+_NOT_APP = {
+    ".spot",
+    ".git",
+    "secrets",
+    "credentials",
+    ".gitignore",
+    ".venv",
+    "node_modules",
+    "__pycache__",
+}
 _UNIT_DEPS = re.compile(r"^\s*(After|Requires|Wants|BindsTo)\s*=\s*(.+)$", re.M)
 
 
@@ -75,6 +88,17 @@ def scan(root: Path, deploy_dir: Path, project_name: str) -> tuple[DeploymentSpe
             found.append(f"docker compose file {spec.compose_file}")
             break
 
+    app_files = [p for p in root.iterdir() if p.name not in _NOT_APP and p != deploy_dir]
+    if app_files:
+        spec.uploads.append(
+            Upload(
+                source=".",
+                dest=f"/opt/{project_name}",
+                exclude=[deploy_dir.name, ".gitignore", *_gitignore(root)],
+            )
+        )
+        found.append(f"application files ./ -> /opt/{project_name}/ (.gitignore honoured)")
+
     if (root / "requirements.txt").is_file():
         spec.packages += ["python3-pip", "python3-venv"]
         found.append("requirements.txt: adding python3-pip, python3-venv")
@@ -82,3 +106,16 @@ def scan(root: Path, deploy_dir: Path, project_name: str) -> tuple[DeploymentSpe
         spec.packages += ["nodejs", "npm"]
         found.append("package.json: adding nodejs, npm")
     return spec, found
+
+
+def _gitignore(root: Path) -> list[str]:
+    """Simple patterns of the root ``.gitignore`` (negations are not supported)."""
+    path = root / ".gitignore"
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text(errors="replace").splitlines():
+        line = line.strip()
+        if line and not line.startswith(("#", "!")):
+            out.append(line.strip("/"))
+    return out

@@ -1,0 +1,3 @@
+#!/bin/bash
+set -euo pipefail
+echo "installing into $(pwd) for $APP_ENV"

@@ -151,9 +151,11 @@ class Stack:
         return all(live.get(k) == v for k, v in parameters.items())
 
     def _change_set(self, body: str, parameters: dict[str, str], exists: bool) -> StackPlan:
-        name = f"rclaude-{int(time.time())}"
+        import secrets
+
+        name = f"rclaude-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
         with translate_aws_errors(f"create a change set for stack {self.name}"):
-            self.cfn.create_change_set(
+            created = self.cfn.create_change_set(
                 StackName=self.name,
                 ChangeSetName=name,
                 ChangeSetType="UPDATE" if exists else "CREATE",
@@ -164,6 +166,7 @@ class Stack:
                 Capabilities=CAPABILITIES,
                 Tags=[{"Key": "rclaude:managed-by", "Value": "rclaude"}],
             )
+            name = created.get("Id", name)  # the ARN: unambiguous in later calls
             described = self._wait_change_set(name)
         if described["Status"] == "FAILED":
             reason = described.get("StatusReason", "")

@@ -282,3 +282,38 @@ def test_manifest_version_must_be_one(make_project, aws):
     root = make_project("v2", manifest="version: 2\ndeployment: {}\n")
     err = rejected(root, aws, "RC-DEPLOY-005")
     assert err.where.key == "version"
+
+
+def test_service_file_must_be_a_unit(make_project, aws):
+    root = make_project(
+        "unit",
+        manifest=MANIFEST_HEAD + "  services:\n    - {name: api, file: deployment/setup.sh}\n",
+    )
+    err = rejected(root, aws, "RC-DEPLOY-048")
+    assert err.where.key == "deployment.services.0.file"
+    root2 = make_project(
+        "unit2",
+        manifest=MANIFEST_HEAD + "  services:\n    - {name: api, file: deployment/api.service}\n",
+    )
+    rejected(root2, aws, "RC-DEPLOY-047")
+
+
+def test_failing_pre_hook_stops_before_aws(make_project, aws):
+    from tests.deploy.test_cli import run
+
+    root = make_project(
+        "hook",
+        aws_extra=f"endpoint_url: {aws}",
+        manifest=MANIFEST_HEAD
+        + "  hooks:\n    pre: ['echo checking; exit 3']\n"
+        + "    error: ['touch error-hook-ran']\n",
+    )
+    code, _, err = run("-C", str(root), "create")
+    assert code == 65 and "RC-DEPLOY-085" in err
+    assert not (root / ".spot/state.json").exists()
+    import boto3
+
+    ec2 = boto3.client("ec2", region_name="us-west-2", endpoint_url=aws)
+    assert not ec2.describe_vpcs(Filters=[{"Name": "tag-key", "Values": ["spot:deployment-id"]}])[
+        "Vpcs"
+    ]

@@ -44,7 +44,7 @@ def _project(make_project, aws, regions=REGIONS, with_secret=True):
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIODmcn3+LHYLRHZZSWRoGAfwGeZ8+bq+N3Hpaxih+hUO test@spot\n",
     )
     if with_secret:
-        write(root, "secrets/token", "tok-123\n")
+        write(root, "secrets/token", "tok-123\n", 0o600)
     # a bundle too large to inline, so it goes through S3
     blob = root / "deployment/files/opt/blob.bin"
     blob.parent.mkdir(parents=True)

@@ -23,7 +23,7 @@ from rclaude.deploy.discovery import CLOUD_INIT_FILE, Project
 from rclaude.deploy.schema import load_yaml
 from rclaude.deploy.secrets import SecretSet
 from rclaude.deploy.services import dependency_order
-from rclaude.errors import ConfigError, Where
+from rclaude.errors import ConfigError, ValidationError, Where
 
 CALLER_IP_URL = "https://checkip.amazonaws.com"
 #: Placeholder used to size-check user-data before the real presigned URL exists.
@@ -168,6 +168,45 @@ def resolve_cidrs(cidrs: list[str], resolver: Callable[[], str] | None) -> list[
     return sorted(set(out))
 
 
+def _check_units(project: Project) -> None:
+    """Every service file must exist inside the project and look like a systemd unit."""
+    from rclaude.fsutil import safe_join
+
+    for i, svc in enumerate(project.spec.services):
+        key = f"deployment.services.{i}.file"
+        path = safe_join(project.root, svc.file, what="service file")
+        if not path.is_file():
+            raise ValidationError(
+                f"service file {svc.file} not found",
+                code="RC-DEPLOY-047",
+                where=Where(key=key),
+                hint="fix the path (project-relative)",
+            )
+        if "[Service]" not in path.read_text(errors="replace"):
+            raise ValidationError(
+                f"{svc.file} is not a systemd service unit (no [Service] section)",
+                code="RC-DEPLOY-048",
+                where=Where(file=svc.file, key=key),
+                hint="add [Service] with ExecStart=… (see systemd.service(5))",
+            )
+
+
+def _check_secret_modes(project: Project) -> None:
+    """Warn (do not fail) when local secret files are readable by other users."""
+    d = project.secret_dir()
+    if d is None:
+        return
+    loose = [
+        p.relative_to(project.root).as_posix()
+        for p in sorted(d.rglob("*"))
+        if p.is_file() and p.stat().st_mode & 0o077
+    ]
+    if loose:
+        project.warnings.append(
+            f"secret files readable by other local users: {', '.join(loose)} (chmod 600 them)"
+        )
+
+
 def _public_key(project: Project) -> str | None:
     path = project.config.aws.public_ssh_key_path
     if not path:
@@ -218,6 +257,8 @@ def prepare(
 ) -> DeploymentPlan:
     """Validate ``project`` completely and return its plan (no AWS call is made)."""
     order = [s.name for s in dependency_order(project.spec.services)]
+    _check_units(project)
+    _check_secret_modes(project)
     built = bundle.build(project)
     bundle.check_tarball(project, fetch_remote=fetch_remote)
     secret_set = secrets_mod.collect(project.secret_dir())

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "rclaude.cli.server",
     "rclaude.cli.db",
     "rclaude.cli.deploy",
+    "rclaude.cli.infra",
 )
 
 

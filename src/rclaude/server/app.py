@@ -83,6 +83,10 @@ async def page(request: Request) -> Response:
     return HTMLResponse(_shell(), headers={"cache-control": "no-store"})
 
 
+async def favicon(request: Request) -> Response:
+    return Response(status_code=204)
+
+
 async def healthz(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
@@ -98,7 +102,7 @@ def _routes() -> list:
     t = "/api/tasks/{ref}"
     return [
         Route("/", page), Route("/login", page), Route("/new", page), Route("/tasks/{ref}", page),
-        Route("/healthz", healthz), Route("/metrics", metrics),
+        Route("/healthz", healthz), Route("/favicon.ico", favicon), Route("/metrics", metrics),
         Route("/api/auth/request", auth_routes.request_link, methods=["POST"]),
         Route("/api/auth/verify", auth_routes.verify, methods=["POST"]),
         Route("/api/auth/logout", auth_routes.logout, methods=["POST"]),

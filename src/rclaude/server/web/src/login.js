@@ -20,6 +20,8 @@ export async function loginPage(root) {
   }
   root.append(el("main", { class: "narrow" }, el("h1", {}, "rclaude"),
     el("p", {}, "Sign in with a link sent to your email address."), requestForm()));
+  // The link opened in this same tab only changes the fragment: start over with it.
+  window.addEventListener("hashchange", () => window.location.reload(), { once: true });
 }
 
 function requestForm() {

@@ -14,7 +14,7 @@ import pytest
 
 from tests.browser.conftest import sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def start_task(page, server, command: str) -> str:

@@ -91,6 +91,9 @@ def test_create_converge_rerun_and_destroy_touch_only_the_deployment(make_projec
     assert tags["spot:deployment-id"] == did and tags["Team"] == "qa"
     assert inst["VpcId"] == result.regions["us-west-2"]["vpc_id"] != other_vpc
     assert inst["KeyName"] == f"spot-{did}"
+    root_vol = next(b for b in inst["BlockDeviceMappings"] if b["DeviceName"] == "/dev/xvda")
+    vol = ec2w.describe_volumes(VolumeIds=[root_vol["Ebs"]["VolumeId"]])["Volumes"][0]
+    assert vol["Size"] == 20 and vol["Encrypted"]
     sg = ec2w.describe_security_groups(GroupIds=[result.regions["us-west-2"]["security_group_id"]])[
         "SecurityGroups"
     ][0]

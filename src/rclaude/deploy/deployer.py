@@ -176,6 +176,7 @@ def create(plan: DeploymentPlan, ctx: AwsContext, *, progress: Progress = _noop)
                 instance_profile=profile,
                 max_price=cfg.aws.spot_max_price,
                 root_volume_gb=cfg.aws.root_volume_gb,
+                root_device=_root_device(ec2, image),
             )
             res = fleet.converge(
                 ec2, name, did, region_cfg.count, region_cfg.instance_types, spec, net.subnet_for
@@ -207,6 +208,15 @@ def create(plan: DeploymentPlan, ctx: AwsContext, *, progress: Progress = _noop)
     if errors:
         raise errors[0]
     return result
+
+
+def _root_device(ec2, image: str) -> str | None:
+    """The AMI's root device name, so the root volume can be sized and encrypted."""
+    try:
+        images = ec2.describe_images(ImageIds=[image])["Images"]
+    except ec2.exceptions.ClientError:
+        return None
+    return images[0].get("RootDeviceName") if images else None
 
 
 def _b64_sha(data: bytes) -> str:

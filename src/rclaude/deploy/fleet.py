@@ -11,6 +11,7 @@ it makes read calls only.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,6 +30,8 @@ CAPACITY_ERRORS = {
     "UnfulfillableCapacity",
 }
 LIVE_STATES = ["pending", "running"]
+#: Seconds to wait between RunInstances retries while IAM propagates a new profile.
+PROFILE_RETRY_DELAYS = (2, 3, 5, 5, 10, 10, 0)
 
 
 class CapacityError(Exception):
@@ -47,6 +50,8 @@ class LaunchSpec:
     instance_profile: str | None = None
     max_price: float | None = None
     root_volume_gb: int = 20
+    #: The AMI's root device (from DescribeImages); None = keep the AMI's default volume.
+    root_device: str | None = None
 
 
 @dataclass
@@ -186,9 +191,12 @@ def _run(ec2, spec: LaunchSpec, itype: str, subnet_id: str, n: int) -> list[str]
                 "AssociatePublicIpAddress": True,
             }
         ],
-        BlockDeviceMappings=[
+        TagSpecifications=tag_spec("instance", spec.tags) + tag_spec("volume", spec.tags),
+    )
+    if spec.root_device:
+        args["BlockDeviceMappings"] = [
             {
-                "DeviceName": "/dev/sda1",
+                "DeviceName": spec.root_device,
                 "Ebs": {
                     "VolumeSize": spec.root_volume_gb,
                     "VolumeType": "gp3",
@@ -196,9 +204,7 @@ def _run(ec2, spec: LaunchSpec, itype: str, subnet_id: str, n: int) -> list[str]
                     "DeleteOnTermination": True,
                 },
             }
-        ],
-        TagSpecifications=tag_spec("instance", spec.tags) + tag_spec("volume", spec.tags),
-    )
+        ]
     if spec.key_name:
         args["KeyName"] = spec.key_name
     if spec.instance_profile:
@@ -208,13 +214,19 @@ def _run(ec2, spec: LaunchSpec, itype: str, subnet_id: str, n: int) -> list[str]
     # candidate can give (MinCount=1) before moving on to the next one.
     last = ""
     for min_count in sorted({n, 1}, reverse=True):
-        try:
-            resp = ec2.run_instances(MinCount=min_count, **args)
-            return [i["InstanceId"] for i in resp["Instances"]]
-        except ClientError as exc:
-            last = error_code(exc)
-            if last not in CAPACITY_ERRORS:
-                raise
+        for wait in PROFILE_RETRY_DELAYS:
+            try:
+                resp = ec2.run_instances(MinCount=min_count, **args)
+                return [i["InstanceId"] for i in resp["Instances"]]
+            except ClientError as exc:
+                last = error_code(exc)
+                # A just-created instance profile takes a few seconds to be usable.
+                if last == "InvalidParameterValue" and "iamInstanceProfile" in str(exc):
+                    time.sleep(wait)
+                    continue
+                if last not in CAPACITY_ERRORS:
+                    raise
+                break
     raise CapacityError(last)
 
 

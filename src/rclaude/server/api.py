@@ -8,7 +8,6 @@ Blocking service calls run in worker threads, never on the event loop.
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import replace
 
 from anyio import to_thread
@@ -230,7 +229,3 @@ async def results_archive(request: Request) -> Response:
     name = f"{task.name or task.id}-results.tar.gz"
     return StreamingResponse(iter([data]), media_type="application/gzip",
                              headers={"content-disposition": f'attachment; filename="{name}"'})
-
-
-def dumps(obj) -> str:
-    return json.dumps(obj, separators=(",", ":"))

@@ -75,10 +75,13 @@ class _Bell:
 
 
 async def follow(platform, task: Task, *, attempt: int | None = None, after_seq: int = 0,
-                 limit: int = 16, idle_check: float = 1.0) -> AsyncIterator[Batch]:
+                 start_attempt: int | None = None, limit: int = 16,
+                 idle_check: float = 1.0) -> AsyncIterator[Batch]:
+    """``attempt`` pins one attempt; ``start_attempt`` only says where to begin (a
+    reconnecting client) and newer attempts still follow."""
     log = platform.log
     fixed = attempt is not None
-    cur = attempt or max(task.attempt, 1)
+    cur = attempt or start_attempt or max(task.attempt, 1)
     bell = _Bell(log, task.id) if hasattr(log, "bells") else None
     try:
         while True:

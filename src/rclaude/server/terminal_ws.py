@@ -1,7 +1,10 @@
 """The WebSocket of one task: replay its output log from a seq, then stream it live;
 carry keystrokes and resizes to the worker.
 
-URL: ``/api/tasks/{ref}/terminal?attempt=N&after_seq=S&flow=ack``
+URL: ``/api/tasks/{ref}/terminal?attempt=N&after_seq=S&flow=ack[&fixed=1]``
+
+``attempt`` and ``after_seq`` say where to start (a reconnecting client passes the last
+seq it rendered); later attempts follow unless ``fixed=1`` pins that one attempt.
 
 Upgrade checks, before anything is sent: the Origin must be this server's (a browser
 always sends one); a request without Origin must carry a bearer token (not a cookie);
@@ -123,7 +126,9 @@ async def terminal(ws: WebSocket) -> None:
     try:
         await ws.send_text(json.dumps({"type": "hello", "attempt": cur, "after_seq": after_seq,
                                        "task": _brief(task)}))
-        pump = asyncio.create_task(_pump(ws, app.state.platform, task, attempt, after_seq, flow))
+        fixed = q.get("fixed") in ("1", "true")
+        pump = asyncio.create_task(_pump(ws, app.state.platform, task, attempt, after_seq, flow,
+                                         fixed))
         reader = asyncio.create_task(_read_client(ws, svc, task, flow))
         done, pending = await asyncio.wait({pump, reader}, return_when=asyncio.FIRST_COMPLETED)
         for t in pending:
@@ -146,8 +151,11 @@ def _brief(task) -> dict:
             "cols": task.spec.cols, "rows": task.spec.rows}
 
 
-async def _pump(ws: WebSocket, platform, task, attempt, after_seq, flow: _Flow) -> None:
-    async for batch in logstream.follow(platform, task, attempt=attempt, after_seq=after_seq):
+async def _pump(ws: WebSocket, platform, task, attempt, after_seq, flow: _Flow,
+                fixed: bool) -> None:
+    batches = logstream.follow(platform, task, attempt=attempt if fixed else None,
+                               start_attempt=attempt, after_seq=after_seq)
+    async for batch in batches:
         if batch.new_attempt:
             flow.reset()
             await ws.send_text(json.dumps({"type": "attempt", "attempt": batch.attempt}))
@@ -169,6 +177,8 @@ async def _pump(ws: WebSocket, platform, task, attempt, after_seq, flow: _Flow) 
                 out, size = [], 0
             if ch.kind is ChunkKind.FINAL:
                 info = ch.final_info()
+                if info.get("state") == "lost" and not fixed:
+                    continue  # the worker was lost: an "attempt" message follows
                 await ws.send_text(json.dumps({"type": "final", "seq": ch.seq, "info": info,
                                                "exit_status": exit_status(info)}))
             else:
@@ -193,9 +203,9 @@ async def _read_client(ws: WebSocket, svc, task, flow: _Flow) -> None:
             return
         data = msg.get("bytes")
         if data is not None:
-            if data:
+            for start in range(0, len(data), MAX_INPUT):  # a big paste: several events
                 await to_thread.run_sync(log_port.send_input, task.id, InputKind.DATA,
-                                         data[:MAX_INPUT])
+                                         data[start:start + MAX_INPUT])
             continue
         try:
             ctl = json.loads(msg.get("text") or "{}")
@@ -207,8 +217,9 @@ async def _read_client(ws: WebSocket, svc, task, flow: _Flow) -> None:
                 if 1 <= cols <= 1000 and 1 <= rows <= 1000:
                     await to_thread.run_sync(svc.resize, task, cols, rows)
             elif kind == "input":  # text keystrokes for clients that cannot send binary
-                text = str(ctl.get("data", ""))[:MAX_INPUT]
-                await to_thread.run_sync(log_port.send_input, task.id, InputKind.DATA,
-                                         text.encode())
+                raw = str(ctl.get("data", "")).encode()
+                for start in range(0, len(raw), MAX_INPUT):
+                    await to_thread.run_sync(log_port.send_input, task.id, InputKind.DATA,
+                                             raw[start:start + MAX_INPUT])
         except (ValueError, KeyError, TypeError, AttributeError):
             continue  # a malformed control message is ignored, not fatal

@@ -141,3 +141,29 @@ def test_mounted_under_rclaude_deploy():
 
     result = CliRunner().invoke(build_app(), ["deploy", "--help"])
     assert result.exit_code == 0 and "destroy" in result.output
+
+
+def test_destroy_by_id_without_a_project(make_project, aws, tmp_path):
+    root = make_project("byid", aws_extra=f"endpoint_url: {aws}\nimage_parameter: {AMZN}")
+    code, out, err = run("-C", str(root), "create", "--json")
+    assert code == 0, err
+    did = json.loads(out)["deployment_id"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code, out, err = run(
+        "-C",
+        str(elsewhere),
+        "destroy",
+        "--deployment-id",
+        did,
+        "--region",
+        "us-west-2",
+        "--endpoint-url",
+        aws,
+        "--yes",
+        "--json",
+    )
+    assert code == 0, err
+    assert any(x.startswith("instance ") for x in json.loads(out)["us-west-2"])
+    code, out, _ = run("-C", str(root), "list", "--json")
+    assert json.loads(out) == {}

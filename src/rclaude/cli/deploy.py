@@ -254,31 +254,44 @@ def build_deploy_app() -> typer.Typer:
         deployment_id: str = typer.Option(
             None, "--deployment-id", help="Destroy this id (default: this project's)."
         ),
+        region: list[str] = typer.Option(
+            None,
+            "--region",
+            help="Regions to clean (default: the config's; the first holds the bucket and secret).",
+        ),
+        endpoint_url: str = typer.Option(None, "--endpoint-url", hidden=True),
         yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
         json_out: bool = typer.Option(False, "--json"),
     ) -> None:
         """Remove only this deployment's instances, network, S3 objects, secret and role."""
         from rclaude.deploy import deployer, hooks
+        from rclaude.deploy.aws import AwsContext
+        from rclaude.errors import UsageError
 
-        project = _project()
-        cfg = project.config
+        project = None
+        if not (deployment_id and region):
+            project = _project()
         did = deployment_id or project.deployment_id
+        regions = list(region or [r.name for r in project.config.regions])
+        if not regions:
+            raise UsageError(
+                "no region to destroy in", code="RC-DEPLOY-091", hint="pass --region (repeatable)"
+            )
         if not yes and not typer.confirm(f"destroy deployment {did}?"):
             raise typer.Exit(1)
+        cfg = project.config if project else None
+        ctx = AwsContext(endpoint_url=endpoint_url or (cfg.aws.endpoint_url if cfg else None))
         report = deployer.destroy(
-            _ctx(project),
-            did,
-            [r.name for r in cfg.regions],
-            home_region=cfg.regions[0].name,
-            bucket=cfg.aws.bucket,
+            ctx, did, regions, home_region=regions[0], bucket=cfg.aws.bucket if cfg else None
         )
-        hooks.run_local(project, "cleanup")
+        if project is not None and did == project.deployment_id:
+            hooks.run_local(project, "cleanup")
         if json_out:
             print_json(report)
             return
         c = _console()
-        for region, items in report.items():
-            c.print(f"[bold]{region}[/bold]: {len(items)} resource(s) deleted")
+        for name, items in report.items():
+            c.print(f"[bold]{name}[/bold]: {len(items)} resource(s) deleted")
 
     @app.command()
     def migrate(

@@ -50,6 +50,7 @@ def instance_summary(inst: dict) -> dict:
         "public_ip": inst.get("PublicIpAddress"),
         "private_ip": inst.get("PrivateIpAddress"),
         "launched": str(inst.get("LaunchTime") or ""),
+        "bundle": {t["Key"]: t["Value"] for t in inst.get("Tags", [])}.get("spot:bundle"),
     }
 
 

@@ -1,7 +1,7 @@
 """Cross-process wake-ups for the embedded adapters: no sleeping between polls.
 
-A *listener* binds a Unix datagram socket inside a per-topic directory; ``ring(topic)``
-sends one byte to every socket in that directory. Waiters block in ``select`` on their
+A *listener* binds a Unix datagram socket named ``<topic>~<random>`` in one shared
+directory; ``ring(topic)`` sends one byte to every socket of that topic. Waiters block in ``select`` on their
 socket with a timeout, so a missed ring only costs latency (the timeout is a safety net),
 never correctness: the data itself always lives in SQLite.
 
@@ -31,11 +31,10 @@ def _base_dir(key: str) -> Path:
 class Listener:
     """A bound socket that wakes when its topic is rung. Use as a context manager."""
 
-    def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+    def __init__(self, directory: Path, topic: str) -> None:
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._sock.setblocking(False)
-        self.path = directory / os.urandom(6).hex()
+        self.path = directory / f"{topic}~{os.urandom(5).hex()}"
         self._sock.bind(str(self.path))
 
     def fileno(self) -> int:
@@ -90,15 +89,18 @@ class Doorbells:
         self._sender.setblocking(False)
 
     def listen(self, topic: str) -> Listener:
-        return Listener(self.root / topic)
+        return Listener(self.root, topic)
 
     def ring(self, topic: str) -> None:
+        prefix = topic + "~"
         try:
-            entries = os.scandir(self.root / topic)
+            entries = os.scandir(self.root)
         except FileNotFoundError:
             return
         with entries:
             for entry in entries:
+                if not entry.name.startswith(prefix):
+                    continue
                 try:
                     self._sender.sendto(b"\x01", entry.path)
                 except BlockingIOError:
@@ -109,10 +111,3 @@ class Doorbells:
                             os.unlink(entry.path)  # listener died without cleaning up
                         except OSError:
                             pass
-
-    def forget(self, topic: str) -> None:
-        """Remove a topic's directory once nobody listens (best effort)."""
-        try:
-            os.rmdir(self.root / topic)
-        except OSError:
-            pass

@@ -152,10 +152,13 @@ class Platform:
         return factory(config, worker_env(config), is_idle=self.worker_is_idle)
 
     def worker_is_idle(self, worker_id: str) -> bool:
+        """Idle per the worker registry. A worker that has not registered yet (still
+        booting) is not idle: scale-down must never stop it; ``workers gc`` sweeps
+        workers that never come up."""
         for w in self.tasks.workers():
             if w.id == worker_id:
                 return w.idle
-        return True
+        return False
 
     @cached_property
     def service(self):

@@ -139,7 +139,8 @@ class TaskStore(Protocol):
     - ``update`` changes fields; with ``expect_states`` it is a compare-and-set and
       returns None if the task is not in one of those states.
     - ``list`` returns newest first.
-    - ``upsert_attempt``/``attempts`` record each attempt's outcome.
+    - ``upsert_attempt``/``attempts`` record each attempt's outcome; ``finish`` is
+      ``update`` plus ``upsert_attempt`` in one transaction.
     - ``register_worker``/``heartbeat_worker``/``workers``/``remove_worker`` keep the
       worker registry the orchestrator reads.
     """
@@ -158,6 +159,10 @@ class TaskStore(Protocol):
         limit: int = 100,
     ) -> list[Task]: ...
     def upsert_attempt(self, attempt: Attempt) -> None: ...
+    def finish(
+        self, task_id: str, attempt: Attempt, *, expect_states: Iterable[TaskState] | None = None,
+        **fields: Any,
+    ) -> Task | None: ...
     def attempts(self, task_id: str) -> list[Attempt]: ...
     def register_worker(self, info: WorkerInfo) -> None: ...
     def heartbeat_worker(self, worker_id: str, *, state: str, busy: int) -> None: ...

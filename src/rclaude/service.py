@@ -61,6 +61,10 @@ class TaskService:
     # -- submit / query -------------------------------------------------------
     def submit(self, spec: TaskSpec, *, project: Path | None = None, owner: str | None = None,
                reconcile: bool = True) -> Task:
+        if reconcile:  # a standby worker, forked before any database handle is opened
+            prefork = getattr(self.p.compute, "prefork", None)
+            if prefork is not None:
+                prefork()
         tasks = self.p.tasks
         if spec.name:
             try:

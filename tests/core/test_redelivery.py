@@ -24,8 +24,8 @@ def test_kill_9_worker_leads_to_attempt_2_and_correct_final_state(cli):
     script = 'echo "attempt $RCLAUDE_ATTEMPT started"; sleep 2; echo "attempt $RCLAUDE_ATTEMPT done"'
     tid = cli("run", "-d", "--no-pty", "--", "sh", "-c", script).stdout.decode().strip()
     wait_for(lambda: b"attempt 1 started" in cli("logs", tid).stdout)
-    (pid,) = cli.worker_pids()
-    os.kill(pid, signal.SIGKILL)
+    for pid in cli.worker_pids():
+        os.kill(pid, signal.SIGKILL)
     # A follower keeps following: it reconciles (starting a new worker) and switches attempts.
     follow = subprocess.run(cli.argv("logs", tid, "-f"), env=cli.env, capture_output=True, timeout=60)
     assert follow.returncode == 0, follow.stderr

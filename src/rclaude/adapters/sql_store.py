@@ -37,6 +37,9 @@ def make_engine(url: str):
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):
+            from rclaude.adapters.sqlite_db import mark_opened
+
+            mark_opened()
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA busy_timeout=30000")
@@ -103,6 +106,25 @@ class SqlTaskStore:
                 code="RC-DB-001",
                 hint="check the 'database' setting and that the server is reachable",
             ) from None
+        self._stmts: dict = {}
+        self._prepare()
+
+    def _prepare(self) -> None:
+        from sqlalchemy import bindparam
+
+        t, a = S.tasks, S.attempts
+        self._get_stmt = t.select().where(t.c.id == bindparam("_id"))
+        self._insert_task_stmt = t.insert()
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        ins = insert(a)
+        self._upsert_attempt_stmt = ins.on_conflict_do_update(
+            index_elements=[a.c.task_id, a.c.number],
+            set_={c: ins.excluded[c] for c in ("state", "worker_id", "started_at", "finished_at",
+                                               "exit_code", "signal", "reason")},
+        )
 
     def _tx(self):
         return self.engine.begin()
@@ -114,12 +136,12 @@ class SqlTaskStore:
         row = _encode(task.to_dict() | {"spec": task.spec})
         row["name"] = task.spec.name
         with self._tx() as c:
-            c.execute(S.tasks.insert().values(**{k: row[k] for k in S.tasks.c.keys() if k in row}))
+            c.execute(self._insert_task_stmt, {k: row[k] for k in S.tasks.c.keys() if k in row})
         return task
 
     def get(self, task_id: str) -> Task:
         with self._read() as c:
-            row = c.execute(S.tasks.select().where(S.tasks.c.id == task_id)).first()
+            row = c.execute(self._get_stmt, {"_id": task_id}).first()
         if row is None:
             raise NotFoundError(
                 f"no task with id '{task_id}'",
@@ -162,23 +184,49 @@ class SqlTaskStore:
             )
         return _row_to_task(row)
 
+    def _update_stmt(self, names: tuple[str, ...], n_states: int):
+        """A prebuilt UPDATE … RETURNING for this set of columns (hot path: no rebuilding)."""
+        from sqlalchemy import bindparam
+
+        key = (names, n_states)
+        stmt = self._stmts.get(key)
+        if stmt is None:
+            t = S.tasks
+            stmt = t.update().where(t.c.id == bindparam("_id"))
+            if n_states:
+                stmt = stmt.where(t.c.state.in_(bindparam("_states", expanding=True)))
+            stmt = stmt.values({n: bindparam(n) for n in names}).returning(*t.c)
+            self._stmts[key] = stmt
+        return stmt
+
     def update(
         self, task_id: str, *, expect_states: Iterable[TaskState] | None = None, **fields: Any
     ) -> Task | None:
-        t = S.tasks
-        values = _encode(fields)
         with self._tx() as c:
-            q = t.update().where(t.c.id == task_id)
-            if expect_states is not None:
-                q = q.where(t.c.state.in_([s.value for s in expect_states]))
-            res = c.execute(q.values(**values))
-            if res.rowcount == 0:
-                exists = c.execute(t.select().where(t.c.id == task_id)).first()
-                if exists is None:
-                    raise NotFoundError(f"no task with id '{task_id}'", code="RC-TASK-001")
-                return None
-            row = c.execute(t.select().where(t.c.id == task_id)).first()
+            return self._update(c, task_id, expect_states, fields)
+
+    def _update(self, c, task_id, expect_states, fields) -> Task | None:
+        values = _encode(fields)
+        names = tuple(sorted(values))
+        states = [s.value for s in expect_states] if expect_states is not None else []
+        params = dict(values, _id=task_id)
+        if expect_states is not None:
+            params["_states"] = states
+        row = c.execute(self._update_stmt(names, 1 if expect_states is not None else 0), params).first()
+        if row is None:
+            exists = c.execute(self._get_stmt, {"_id": task_id}).first()
+            if exists is None:
+                raise NotFoundError(f"no task with id '{task_id}'", code="RC-TASK-001")
+            return None
         return _row_to_task(row)
+
+    def finish(self, task_id: str, attempt: Attempt, *,
+               expect_states: Iterable[TaskState] | None = None, **fields: Any) -> Task | None:
+        """``update`` and ``upsert_attempt`` in one transaction (the worker's last write)."""
+        with self._tx() as c:
+            task = self._update(c, task_id, expect_states, fields)
+            self._upsert_attempt(c, attempt)
+        return task
 
     def list(
         self,
@@ -197,7 +245,10 @@ class SqlTaskStore:
             return [_row_to_task(r) for r in c.execute(q)]
 
     def upsert_attempt(self, attempt: Attempt) -> None:
-        a = S.attempts
+        with self._tx() as c:
+            self._upsert_attempt(c, attempt)
+
+    def _upsert_attempt(self, c, attempt: Attempt) -> None:
         values = {
             "task_id": attempt.task_id,
             "number": attempt.number,
@@ -209,14 +260,7 @@ class SqlTaskStore:
             "signal": attempt.signal,
             "reason": attempt.reason,
         }
-        with self._tx() as c:
-            res = c.execute(
-                a.update()
-                .where(a.c.task_id == attempt.task_id, a.c.number == attempt.number)
-                .values(**values)
-            )
-            if res.rowcount == 0:
-                c.execute(a.insert().values(**values))
+        c.execute(self._upsert_attempt_stmt, values)
 
     def attempts(self, task_id: str) -> list[Attempt]:
         a = S.attempts

@@ -18,6 +18,16 @@ from rclaude.errors import BackendError
 
 BUSY_TIMEOUT_MS = 30_000
 
+#: Set once this process has opened any SQLite database. A process that has must never
+#: fork a child that uses SQLite: SQLite's per-process lock bookkeeping would be copied
+#: into the child without the locks themselves (see compute/local.py).
+opened = False
+
+
+def mark_opened() -> None:
+    global opened
+    opened = True
+
 
 class SqliteDB:
     def __init__(self, path: str | Path, schema: str) -> None:
@@ -38,6 +48,7 @@ class SqliteDB:
             except sqlite3.Error as exc:
                 raise BackendError(f"cannot open database {self.path}: {exc}",
                                    code="RC-DB-001") from None
+            mark_opened()
             c.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             c.execute("PRAGMA journal_mode=WAL")
             c.execute("PRAGMA synchronous=NORMAL")

@@ -93,19 +93,32 @@ def run_app(app: typer.Typer, prog: str, argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - the CLI boundary
-        import click
-
-        if isinstance(exc, click.exceptions.Abort):
-            return 130
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return 64 if isinstance(exc, click.UsageError) else exc.exit_code
-        if isinstance(exc, click.exceptions.Exit):
-            return exc.exit_code
+        for mod in _click_exception_modules():
+            if isinstance(exc, getattr(mod, "NoArgsIsHelpError", ())):
+                return 0  # the help text has been shown
+            if isinstance(exc, getattr(mod, "Abort", ())):
+                return 130
+            if isinstance(exc, getattr(mod, "ClickException", ())):
+                exc.show()
+                return 64 if isinstance(exc, getattr(mod, "UsageError", ())) else exc.exit_code
+            if isinstance(exc, getattr(mod, "Exit", ())):
+                return exc.exit_code
         if _STATE["debug"]:
             raise
         print(f"internal error: {exc!r} (run with --debug for the traceback)", file=sys.stderr)
         return 70
+
+
+def _click_exception_modules() -> list:
+    """Click's exception classes: typer may bundle its own copy of click besides the
+    standalone package, and either may raise."""
+    mods = []
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            mods.append(importlib.import_module(name))
+        except ImportError:
+            pass
+    return mods
 
 
 def main() -> None:

@@ -179,6 +179,8 @@ class WorkerSettings(Section):
     concurrency: int = Field(1, ge=1, le=256)
     drain_timeout: float = Field(30.0, ge=0)
     heartbeat_interval: float | None = None
+    #: Start local workers by forking the launching process (fast) when it is safe.
+    fork: bool = True
 
 
 class OrchestratorSettings(Section):

@@ -59,23 +59,21 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
     """Run the leased task; returns its final state (None if it was skipped)."""
     p = platform
     now = time.time()
+    number = lease.receive_count
+    # One round trip on the hot path: claim the task (compare-and-set) and read it back.
+    first_start = {"started_at": now} if number == 1 else {}
     try:
-        task = p.tasks.get(lease.message.task_id)
+        updated = p.tasks.update(
+            lease.message.task_id, expect_states=ACTIVE_STATES, state=TaskState.STARTING,
+            attempt=number, worker_id=worker_id, **first_start,
+        )
     except NotFoundError:
         p.queue.ack(lease)  # the task was deleted: nothing to run
         return None
-    if task.state.terminal:
+    if updated is None:  # already finished or cancelled
         p.queue.ack(lease)
         return None
-    number = lease.receive_count
-    prev = task.attempt
-    updated = p.tasks.update(
-        task.id, expect_states=ACTIVE_STATES, state=TaskState.STARTING, attempt=number,
-        worker_id=worker_id, started_at=task.started_at or now,
-    )
-    if updated is None:  # cancelled meanwhile
-        p.queue.ack(lease)
-        return None
+    prev = number - 1 if number > 1 else 0
     task = updated
     if prev and prev < number:
         reason = f"worker lost during attempt {prev}; redelivered"
@@ -163,11 +161,10 @@ def _finish(p, lease, task: Task, number: int, worker_id: str, outcome: Outcome,
         reason = outcome.error or (
             f"killed by signal {outcome.signal}" if outcome.signal else f"exit code {outcome.exit_code}")
     now = time.time()
-    p.tasks.update(task.id, expect_states=ACTIVE_STATES, state=state,
-                   exit_code=outcome.exit_code, signal=outcome.signal, reason=reason,
-                   finished_at=now, result=result)
-    p.tasks.upsert_attempt(Attempt(task.id, number, state, worker_id, task.started_at, now,
-                                   outcome.exit_code, outcome.signal, reason))
+    p.tasks.finish(task.id, Attempt(task.id, number, state, worker_id, task.started_at, now,
+                                    outcome.exit_code, outcome.signal, reason),
+                   expect_states=ACTIVE_STATES, state=state, exit_code=outcome.exit_code,
+                   signal=outcome.signal, reason=reason, finished_at=now, result=result)
     final = {"state": state.value, "exit_code": outcome.exit_code, "signal": outcome.signal,
              "reason": reason}
     try:

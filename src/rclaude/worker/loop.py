@@ -46,6 +46,10 @@ class Worker:
         self._stopped = threading.Event()
         self._slot_free = threading.Event()
         self._state_changed = threading.Event()
+        # Reused threads: each keeps its database connections across tasks.
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="task")
         self.completed = 0
 
     # -- registry -----------------------------------------------------------------
@@ -125,6 +129,7 @@ class Worker:
             self._drain()
             self._stopped.set()
             self._state_changed.set()
+            self._pool.shutdown(wait=False)
             try:
                 self.p.tasks.remove_worker(self.id)
             except Exception:
@@ -137,9 +142,7 @@ class Worker:
             self.running[lease.message.id] = r
         if len(self.running) == 1:
             self._state_changed.set()
-        t = threading.Thread(target=self._run_one, args=(r,), name=f"task-{lease.message.task_id}",
-                             daemon=True)
-        t.start()
+        self._pool.submit(self._run_one, r)
 
     def _run_one(self, r: Running) -> None:
         try:

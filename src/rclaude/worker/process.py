@@ -204,11 +204,22 @@ class Process:
                        timed_out=timed_out, cancelled=cancelled)
 
     def _reap_wait(self, seconds: float) -> bool:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            if self._reap():
-                return True
-            time.sleep(0.01)
+        """Wait up to ``seconds`` for the child to exit, woken by its exit (pidfd)."""
+        if self._reap():
+            return True
+        try:
+            pidfd = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):  # not Linux ≥ 5.3: poll
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                if self._reap():
+                    return True
+                time.sleep(0.005)
+            return self._reap()
+        try:
+            select.select([pidfd], [], [], seconds)
+        finally:
+            os.close(pidfd)
         return self._reap()
 
     def _read_batch(self) -> tuple[bytes, bool]:

@@ -31,9 +31,10 @@ def test_a_replayed_chunk_that_already_landed_is_not_written_twice(redis_srv):
     lg = make_log(redis_srv.url)
     try:
         assert lg.append("t", 1, b"a") == 1
+        lg.outbox.flush(5)
         p = Pending("t", 1, "out", b"b", time.time(), 2, "nonce-b")
-        assert lg._write(p) == 2
-        assert lg._write(p) == 2  # the reply was lost and the chunk is sent again
+        assert lg._send([p]) == [2]
+        assert lg._send([p]) == [2]  # the reply was lost and the chunk is sent again
         assert [(c.seq, c.data) for c in lg.read("t", 1)] == [(1, b"a"), (2, b"b")]
     finally:
         lg.close_log()
@@ -47,7 +48,7 @@ def test_output_is_buffered_while_redis_is_down_and_replayed_in_order(redis_srv)
         try:
             for i in range(50):
                 lg.append("t", 1, f"{i},".encode())  # does not raise: buffered
-            assert lg.buffer.pending_bytes > 0
+            assert lg.outbox.pending_bytes > 0
         finally:
             redis_srv.start()
         lg.close("t", 1, {"state": "succeeded"})  # waits for the replay
@@ -57,7 +58,7 @@ def test_output_is_buffered_while_redis_is_down_and_replayed_in_order(redis_srv)
             f"{i},".encode() for i in range(50)
         )
         assert chunks[-1].kind is ChunkKind.FINAL
-        assert lg.buffer.outages == 1
+        assert lg.outbox.outages == 1
     finally:
         lg.close_log()
 
@@ -76,7 +77,7 @@ def test_buffer_bound_exceeded_fails_loudly():
             lg.close("t", 1, {"state": "failed"})
         assert err.value.code == "RC-LOG-011"
     finally:
-        lg.buffer.stop()
+        lg.outbox.stop()
 
 
 def test_reader_follows_across_a_redis_restart_without_loss_or_duplicates(redis_srv):

@@ -39,9 +39,10 @@ def _wait_port(port: int, up: bool, timeout: float = 10.0) -> None:
 
 
 class RedisServer:
-    def __init__(self, directory: Path, port: int) -> None:
+    def __init__(self, directory: Path, port: int, fsync: str = "always") -> None:
         self.dir = directory
         self.port = port
+        self.fsync = fsync
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -95,9 +96,11 @@ class RedisServer:
 
 
 @contextmanager
-def redis_server() -> Iterator[RedisServer]:
+def redis_server(fsync: str = "always") -> Iterator[RedisServer]:
+    """``fsync``: the AOF policy; "always" for fault tests, "everysec" for benchmarks
+    (what a production Redis usually runs)."""
     directory = Path(tempfile.mkdtemp(prefix="rclaude-redis-"))
-    server = RedisServer(directory, free_port())
+    server = RedisServer(directory, free_port(), fsync)
     server.start()
     try:
         yield server

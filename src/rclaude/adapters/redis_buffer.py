@@ -1,15 +1,19 @@
-"""Bounded, ordered buffering of output-log appends while Redis is unreachable.
+"""Write-behind for output-log appends: ordered, pipelined, bounded, outage-proof.
 
-``AppendBuffer.submit`` writes a chunk at once when nothing is buffered. When the write
-fails with a connection error, the chunk and every later one are queued in memory (in
-order) and a background thread replays them once Redis answers again. The writer's
-script recognises a chunk that did reach Redis before the connection broke (by its
-nonce), so a replay never writes a chunk twice.
+``Outbox.submit`` queues a chunk and returns at once (or, when more than
+``BACKPRESSURE_BYTES`` are queued while Redis answers, once the writer caught up), so the worker's PTY/pipe reader
+never waits for a Redis round trip. One writer thread sends queued chunks in order,
+many per round trip (a non-transactional pipeline of the append script). That is what
+lets output stream near the speed of the terminal itself.
+
+When Redis cannot be reached the writer keeps the queue and retries with backoff; the
+append script recognises a chunk that did land before the connection broke (by its
+nonce), so a resend never writes it twice and seqs stay gap-free.
 
 The queue holds at most ``limit`` bytes. A chunk that does not fit raises
 ``BackendError`` (RC-LOG-012) and its attempt is marked broken: later output of that
 attempt raises too (only its FINAL chunk is still accepted), so output is never lost
-silently.
+silently. ``flush`` waits until everything queued is written, or raises RC-LOG-011.
 """
 
 from __future__ import annotations
@@ -21,9 +25,20 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rclaude.errors import BackendError, ConflictError
+from rclaude.errors import BackendError, ConflictError, RclaudeError
 
 log = logging.getLogger("rclaude.redis")
+
+#: One round trip carries at most this many chunks / bytes.
+BATCH_ITEMS = 64
+BATCH_BYTES = 8 * 1024 * 1024
+#: While Redis answers, producers wait once this much is queued (outages may fill the
+#: queue up to ``redis.buffer_bytes``).
+BACKPRESSURE_BYTES = 8 * 1024 * 1024
+#: With more than this queued (the producer outruns Redis), consecutive unsent chunks of
+#: one attempt are merged (up to ``max_chunk``): fewer, larger entries cost Redis and
+#: readers less per byte. Below it every append stays its own entry.
+MERGE_ABOVE = 1024 * 1024
 
 
 @dataclass
@@ -35,105 +50,220 @@ class Pending:
     ts: float
     seq: int  # the seq this chunk expects (0 = unknown: the server assigns one)
     nonce: str
+    result: int | None = None  # the seq it got (-1: the attempt was already closed)
+    sent: bool = False  # was part of a send (it may have landed: never merge it)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.task_id, self.attempt)
 
 
-class AppendBuffer:
-    def __init__(self, write: Callable[[Pending], int], limit: int, errors: tuple) -> None:
-        self._write = write
+class Outbox:
+    def __init__(
+        self,
+        send: Callable[[list[Pending], bool], list[int]],
+        limit: int,
+        errors: tuple,
+        max_chunk: int,
+    ) -> None:
+        self._send = send
         self.limit = limit
+        self.max_chunk = max_chunk
+        self._next: dict[tuple[str, int], int] = {}  # last seq given out, per attempt
         self._errors = errors
         self._queue: deque[Pending] = deque()
         self._bytes = 0
-        self._broken: set[tuple[str, int]] = set()
+        self._failed: dict[tuple[str, int], RclaudeError] = {}
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopped = False
+        self._down_since: float | None = None
         self.outages = 0
 
     @property
     def pending_bytes(self) -> int:
         return self._bytes
 
-    def submit(self, p: Pending) -> int | None:
-        """Write ``p`` now (returns its seq) or queue it for replay (returns None)."""
-        key = (p.task_id, p.attempt)
+    @property
+    def pending(self) -> int:
+        """How many chunks are queued (0 = everything submitted is in Redis)."""
+        return len(self._queue)
+
+    def knows(self, key: tuple[str, int]) -> bool:
         with self._cond:
-            if key in self._broken and p.kind != "final":
-                raise self._overflow(p, "earlier output was already refused")
-            if self._queue:
-                self._enqueue(p)
-                return None
-        try:
-            return self._write(p)
-        except self._errors as exc:
-            with self._cond:
-                if not self._queue:
-                    self.outages += 1
-                    log.warning("Redis unreachable (%s): buffering output", exc)
-                self._enqueue(p)
-            return None
+            return key in self._next
 
-    def _enqueue(self, p: Pending) -> None:
-        if p.kind != "final" and self._bytes + len(p.data) > self.limit:
-            self._broken.add((p.task_id, p.attempt))
-            raise self._overflow(p, f"more than {self.limit} bytes are waiting for Redis")
-        self._queue.append(p)
-        self._bytes += len(p.data)
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._replay, name="redis-replay", daemon=True)
-            self._thread.start()
-        self._cond.notify_all()
+    def learn(self, key: tuple[str, int], last_seq: int) -> None:
+        """Start numbering an attempt's chunks after ``last_seq`` (its head in Redis)."""
+        with self._cond:
+            self._next.setdefault(key, last_seq)
 
-    def _overflow(self, p: Pending, why: str) -> BackendError:
-        return BackendError(
-            f"Redis is unreachable and output of task {p.task_id} attempt {p.attempt} "
-            f"cannot be buffered: {why}",
-            code="RC-LOG-012",
-            hint="check the Redis server; raise redis.bufferBytes to ride out longer outages",
-        )
+    def submit(self, p: Pending) -> None:
+        """Queue ``p``; sets ``p.seq`` to the seq it is expected to get."""
+        with self._cond:
+            failed = self._failed.get(p.key)
+            if failed is not None and p.kind != "final":
+                raise failed
+            # Backpressure: while Redis answers, a producer faster than Redis waits here
+            # (the terminal's own flow control then slows the command down).
+            while (
+                self._down_since is None
+                and self._queue
+                and p.kind != "final"
+                and self._bytes + len(p.data) > min(self.limit, BACKPRESSURE_BYTES)
+            ):
+                self._cond.wait(0.5)
+            if p.kind != "final" and self._bytes + len(p.data) > self.limit:
+                err = BackendError(
+                    f"Redis is unreachable and output of task {p.task_id} attempt "
+                    f"{p.attempt} cannot be buffered: more than {self.limit} bytes are "
+                    "waiting for Redis",
+                    code="RC-LOG-012",
+                    hint="check the Redis server; raise redis.bufferBytes to ride out "
+                    "longer outages",
+                )
+                self._failed[p.key] = err
+                raise err
+            if p.key in self._next:
+                self._next[p.key] += 1
+                p.seq = self._next[p.key]
+            self._queue.append(p)
+            self._bytes += len(p.data)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="redis-outbox", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
 
-    def _replay(self) -> None:
+    def failure(self, key: tuple[str, int]) -> RclaudeError | None:
+        with self._cond:
+            return self._failed.get(key)
+
+    def forget(self, key: tuple[str, int]) -> None:
+        with self._cond:
+            self._failed.pop(key, None)
+            self._next.pop(key, None)
+
+    def _merge(self) -> None:
+        """Merge runs of consecutive unsent output chunks of one attempt (under the lock).
+
+        Later chunks of that attempt move down by one seq per merge, so expected seqs
+        stay exact for the resend check.
+        """
+        merged: deque[Pending] = deque()
+        parts: dict[int, list[bytes]] = {}
+        shift: dict[tuple[str, int], int] = {}
+        for p in self._queue:
+            last = merged[-1] if merged else None
+            if (
+                last is not None
+                and last.key == p.key
+                and last.kind == p.kind == "out"
+                and not last.sent
+                and not p.sent
+                and len(last.data) + sum(len(x) for x in parts.get(id(last), ())) + len(p.data)
+                <= self.max_chunk
+            ):
+                parts.setdefault(id(last), []).append(p.data)
+                shift[p.key] = shift.get(p.key, 0) + 1
+                continue
+            if p.seq and shift.get(p.key):
+                p.seq -= shift[p.key]
+            merged.append(p)
+        for p in merged:
+            extra = parts.get(id(p))
+            if extra:
+                p.data = b"".join([p.data, *extra])
+        for key, n in shift.items():
+            if key in self._next:
+                self._next[key] -= n
+        self._queue = merged
+
+    def _run(self) -> None:
         delay = 0.05
+        resend = False
         while True:
             with self._cond:
-                if self._stopped or not self._queue:
-                    self._cond.notify_all()
+                while not self._queue and not self._stopped:
+                    self._cond.wait()
+                if not self._queue:
                     return
-                p = self._queue[0]
+                if not resend and self._bytes > MERGE_ABOVE:
+                    self._merge()
+                batch, size = [], 0
+                for p in self._queue:
+                    if batch and (len(batch) >= BATCH_ITEMS or size + len(p.data) > BATCH_BYTES):
+                        break
+                    batch.append(p)
+                    size += len(p.data)
+                for p in batch:
+                    p.sent = True
             try:
-                self._write(p)
-            except self._errors:
+                results = self._send(batch, resend)
+            except self._errors as exc:
+                resend = True
+                if self._down_since is None:
+                    self._down_since = time.monotonic()
+                    self.outages += 1
+                    log.warning("Redis unreachable (%s): buffering output", exc)
+                if self._stopped and not self._queue:
+                    return
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
                 continue
-            except ConflictError:
-                log.warning(
-                    "dropping buffered output of closed task %s attempt %s", p.task_id, p.attempt
+            except Exception as exc:  # Redis refused the write (e.g. out of memory)
+                err = BackendError(
+                    f"Redis refused task output: {exc}",
+                    code="RC-LOG-013",
+                    hint="check the Redis server's log and memory limits",
                 )
-            except Exception:
-                log.exception("dropping a buffered chunk that Redis refused")
-            delay = 0.05
+                results = [None] * len(batch)
+                with self._cond:
+                    for p in batch:
+                        self._failed[p.key] = err
+            delay, resend = 0.05, False
+            if self._down_since is not None:
+                log.warning(
+                    "Redis is back after %.1fs: buffered output replayed",
+                    time.monotonic() - self._down_since,
+                )
+                self._down_since = None
             with self._cond:
-                self._queue.popleft()
-                self._bytes -= len(p.data)
-                if not self._queue:
-                    log.warning("Redis is back: buffered output replayed")
-                    self._cond.notify_all()
+                for p, seq in zip(batch, results, strict=True):
+                    p.result = seq
+                    if seq and p.seq and seq != p.seq and p.key in self._next:
+                        # Another writer got in between: renumber what follows.
+                        self._next[p.key] += seq - p.seq
+                        for q in self._queue:
+                            if q.key == p.key and not q.sent and q.seq:
+                                q.seq += seq - p.seq
+                for p in batch:
+                    self._queue.popleft()
+                    self._bytes -= len(p.data)
+                    if p.result is not None and p.result < 0:
+                        self._failed[p.key] = ConflictError(
+                            f"output log of task {p.task_id} attempt {p.attempt} is closed",
+                            code="RC-LOG-001",
+                        )
+                self._cond.notify_all()
 
-    def flush(self, timeout: float) -> None:
-        """Wait until everything buffered reached Redis; BackendError after ``timeout``."""
+    def flush(self, timeout: float, *, strict: bool = True) -> bool:
+        """Wait until everything queued is written. Past ``timeout``: BackendError
+        (RC-LOG-011), or False when not ``strict``."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while self._queue:
                 left = deadline - time.monotonic()
                 if left <= 0:
+                    if not strict:
+                        return False
                     raise BackendError(
                         f"Redis stayed unreachable for {timeout:g}s; {self._bytes} bytes of "
-                        f"task output are not written",
+                        "task output are not written",
                         code="RC-LOG-011",
                         hint="check the Redis server (redis.url)",
                     )
                 self._cond.wait(min(left, 0.5))
+        return True
 
     def stop(self) -> None:
         with self._cond:

@@ -11,47 +11,62 @@ Appends run one Lua script (atomic on the server): it refuses appends after FINA
 takes the next seq, XADDs (``MAXLEN ~`` when ``redis.max_len`` is set) and, on FINAL,
 sets ``EXPIRE`` on the attempt's keys (``redis.retention_seconds``).
 
-Outages: when Redis cannot be reached, :class:`~rclaude.adapters.redis_buffer.AppendBuffer`
-keeps appended chunks in memory (at most ``redis.buffer_bytes``), each with the seq it
-will get and a unique nonce, and a background thread replays them once Redis is back.
-A chunk whose write reached Redis before the connection broke is recognised by its
-nonce and not written twice, so seqs stay gap-free and every byte lands exactly once.
-Past the bound ``append`` raises ``BackendError`` (RC-LOG-012): the task fails loudly
-instead of losing output silently.
+Appends are write-behind (:class:`~rclaude.adapters.redis_buffer.Outbox`): ``append``
+queues the chunk with the seq it will get and a unique nonce and returns at once; one
+writer thread sends queued chunks in order, many per round trip, so the worker's
+terminal reader never waits on Redis. ``read``/``attempts`` in the same process first
+let queued appends land (read-your-writes); ``close`` waits until FINAL is in Redis.
+
+Outages: while Redis is unreachable the queue keeps the chunks (at most
+``redis.buffer_bytes``) and the writer retries. A chunk whose write reached Redis before
+the connection broke is recognised by its nonce and not written twice, so seqs stay
+gap-free and every byte lands exactly once. Past the bound ``append`` raises
+``BackendError`` (RC-LOG-012): the task fails loudly instead of losing output silently.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
-from rclaude.adapters.redis_buffer import AppendBuffer, Pending
+from rclaude.adapters.redis_buffer import Outbox, Pending
 from rclaude.errors import BackendError, ConflictError
 from rclaude.model import Chunk, ChunkKind, InputEvent, InputKind
 
 #: Upper bound on one chunk; larger payloads are split (as the SQLite log does).
 MAX_CHUNK = 1024 * 1024
+#: Entries per XREAD reply when following (chunks are up to MAX_CHUNK bytes each).
+FOLLOW_COUNT = 100
+#: How many closed attempts this process remembers (to refuse appends locally).
+CLOSED_MEMORY = 10_000
 #: Longest single XREAD BLOCK, so loops notice idle timeouts and closed listeners.
 BLOCK_MS = 1000
 
-# KEYS: stream, head, attempts-set. ARGV: kind, data, ts, want_seq, nonce, maxlen, ttl, attempt
+# KEYS: stream, head, attempts-set.
+# ARGV: kind, data, ts, want_seq, nonce, maxlen, ttl, attempt, resend
 # Returns the seq, or -1 when the attempt is closed.
 _APPEND = """
 local head = KEYS[2]
 local last = tonumber(redis.call('HGET', head, 'seq') or '0')
--- A replayed chunk that already landed (same nonce) is not written again.
-local check = tonumber(ARGV[4])
-if check == 0 then check = last end
-if check > 0 and check <= last then
-  local got = redis.call('XRANGE', KEYS[1], check .. '-0', check .. '-0')
-  if got[1] then
-    local f = got[1][2]
-    for i = 1, #f, 2 do
-      if f[i] == 'n' and f[i + 1] == ARGV[5] then return check end
+-- A resent chunk (ARGV[9] = 1, after a broken connection) that already landed (same
+-- nonce) is not written again: look where it was expected to land, and at the newest
+-- entry. First sends skip this (no extra read on the hot path).
+local checks = {}
+if ARGV[9] == '1' then checks = {tonumber(ARGV[4]), last} end
+for _, check in ipairs(checks) do
+  if check > 0 and check <= last then
+    local got = redis.call('XRANGE', KEYS[1], check .. '-0', check .. '-0')
+    if got[1] then
+      local f = got[1][2]
+      for i = 1, #f, 2 do
+        if f[i] == 'n' and f[i + 1] == ARGV[5] then return check end
+      end
     end
   end
 end
@@ -140,6 +155,8 @@ def _event(entry_id, fields: dict) -> InputEvent:
 class RedisOutputLog:
     def __init__(self, config) -> None:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         s = config.redis
         self.settings = s
@@ -151,19 +168,32 @@ class RedisOutputLog:
             socket_keepalive=True,
             health_check_interval=10,
         )
-        self._append_script = self.r.register_script(_APPEND)
+        # The outbox writes on its own client without redis-py's automatic retries: a
+        # pipeline retried blindly could land twice; the outbox resends with the
+        # nonce check instead.
+        self._writer = redis.Redis.from_url(
+            s.url,
+            socket_connect_timeout=s.connect_timeout,
+            socket_keepalive=True,
+            retry=Retry(NoBackoff(), 0),
+        )
+        self._append_script = self._writer.register_script(_APPEND)
         self._input_script = self.r.register_script(_SEND_INPUT)
         self._nonce_base = os.urandom(6).hex()
-        self._counter = 0
-        self._last: dict[tuple[str, int], int] = {}
+        self._counter = itertools.count(1)
+        self._closed: OrderedDict[tuple[str, int], None] = OrderedDict()
         self._lock = threading.Lock()
-        self.buffer = AppendBuffer(self._write, s.buffer_bytes, self._errors)
+        self.outbox = Outbox(self._send, s.buffer_bytes, self._errors, MAX_CHUNK)
 
     # -- output ---------------------------------------------------------------
-    def _write(self, p: Pending) -> int:
-        """Run the append script for one pending chunk; returns its seq."""
-        ttl = self.settings.retention_seconds if p.kind == ChunkKind.FINAL.value else 0
-        seq = int(
+    def _send(self, batch: list[Pending], resend: bool = True) -> list[int]:
+        """Run the append script for each chunk, in order, in one round trip.
+
+        ``resend``: the chunks may have landed already (an earlier send broke off).
+        """
+        pipe = self._writer.pipeline(transaction=False)
+        for p in batch:
+            ttl = self.settings.retention_seconds if p.kind == ChunkKind.FINAL.value else 0
             self._append_script(
                 keys=[
                     self.keys.out(p.task_id, p.attempt),
@@ -179,51 +209,85 @@ class RedisOutputLog:
                     self.settings.max_len,
                     ttl,
                     p.attempt,
+                    int(resend),
                 ],
+                client=pipe,
             )
+        return [int(seq) for seq in pipe.execute()]
+
+    def _head(self, task_id: str, attempt: int) -> int:
+        """The attempt's last seq (0 when Redis is unreachable: assume a fresh attempt)."""
+        try:
+            seq, closed = self.r.hmget(self.keys.head(task_id, attempt), "seq", "closed")
+        except self._errors:
+            return 0
+        if closed == b"1":
+            raise self._closed_error(task_id, attempt)
+        return int(seq or 0)
+
+    def _closed_error(self, task_id: str, attempt: int) -> ConflictError:
+        return ConflictError(
+            f"output log of task {task_id} attempt {attempt} is closed", code="RC-LOG-001"
         )
-        if seq < 0:
-            raise ConflictError(
-                f"output log of task {p.task_id} attempt {p.attempt} is closed",
-                code="RC-LOG-001",
-            )
-        with self._lock:
-            self._last[(p.task_id, p.attempt)] = seq
-        return seq
 
     def append(self, task_id: str, attempt: int, data: bytes, kind: str = "out") -> int:
+        """Queue the chunk(s) for the writer thread; returns the (last) chunk's seq.
+
+        The seq is this writer's prediction (exact when it is the attempt's only
+        writer, as a worker is); the server assigns the real one, gap-free.
+        """
         seq = 0
         for start in range(0, max(len(data), 1), MAX_CHUNK):
-            seq = self._append_one(task_id, attempt, data[start : start + MAX_CHUNK], kind)
+            seq = self._append_one(task_id, attempt, data[start : start + MAX_CHUNK], kind).seq
         return seq
 
-    def _append_one(self, task_id: str, attempt: int, data: bytes, kind: str) -> int:
-        with self._lock:
-            self._counter += 1
-            nonce = f"{self._nonce_base}.{self._counter}"
-            known = self._last.get((task_id, attempt))
-        # The seq this chunk should get if this writer is the attempt's only writer; when
-        # another writer got there first, the script assigns the next free seq instead.
-        want = known + 1 if known is not None else 0
-        p = Pending(task_id, attempt, kind, data, time.time(), want, nonce)
-        seq = self.buffer.submit(p)
-        if seq is None:  # buffered during an outage: it will get this seq on replay
-            with self._lock:
-                self._last[(task_id, attempt)] = p.seq
-            return p.seq
-        return seq
+    def _append_one(self, task_id: str, attempt: int, data: bytes, kind: str) -> Pending:
+        key = (task_id, attempt)
+        failed = self.outbox.failure(key)
+        if failed is not None and kind != ChunkKind.FINAL.value:
+            raise failed
+        if key in self._closed:
+            raise self._closed_error(task_id, attempt)
+        if not self.outbox.knows(key):
+            self.outbox.learn(key, self._head(task_id, attempt))
+        p = Pending(
+            task_id,
+            attempt,
+            kind,
+            data,
+            time.time(),
+            0,
+            f"{self._nonce_base}.{next(self._counter)}",
+        )
+        self.outbox.submit(p)
+        return p
 
     def close(self, task_id: str, attempt: int, final: dict[str, Any]) -> int:
-        seq = self.append(task_id, attempt, json.dumps(final).encode(), kind=ChunkKind.FINAL.value)
-        # FINAL must reach Redis before the caller acks the task: wait out a short outage.
-        self.buffer.flush(timeout=self.settings.flush_timeout)
+        key = (task_id, attempt)
+        p = self._append_one(task_id, attempt, json.dumps(final).encode(), ChunkKind.FINAL.value)
+        # FINAL must reach Redis before the caller acks the task: wait out an outage.
+        self.outbox.flush(timeout=self.settings.flush_timeout)
         with self._lock:
-            self._last.pop((task_id, attempt), None)
-        return seq
+            self._closed[key] = None
+            while len(self._closed) > CLOSED_MEMORY:
+                self._closed.popitem(last=False)
+        failed = self.outbox.failure(key)
+        self.outbox.forget(key)
+        if p.result is not None and p.result < 0:
+            raise self._closed_error(task_id, attempt)
+        if failed is not None:
+            raise failed
+        return p.result or p.seq
+
+    def _settle(self) -> None:
+        """Read-your-writes: let this process's queued appends land first."""
+        if self.outbox.pending:
+            self.outbox.flush(timeout=self.settings.flush_timeout, strict=False)
 
     def read(
         self, task_id: str, attempt: int, after_seq: int = 0, limit: int = 1000
     ) -> list[Chunk]:
+        self._settle()
         with self._translate("read task output"):
             rows = self.r.xrange(
                 self.keys.out(task_id, attempt), min=f"{after_seq + 1}-0", count=limit
@@ -262,7 +326,7 @@ class RedisOutputLog:
                     return
                 block = int(min(block, left * 1000))
             try:
-                rows = self._xread(key, after_seq, block, 1000)
+                rows = self._xread(key, after_seq, block, FOLLOW_COUNT)
             except self._errors:
                 # Redis is restarting: resume from the last seq seen once it is back.
                 time.sleep(0.1)
@@ -277,6 +341,7 @@ class RedisOutputLog:
                 idle_since = time.monotonic()
 
     def attempts(self, task_id: str) -> list[int]:
+        self._settle()
         with self._translate("list task attempts"):
             return sorted(int(a) for a in self.r.smembers(self.keys.attempts(task_id)))
 
@@ -318,6 +383,7 @@ class RedisOutputLog:
         return InputListener(self, task_id)
 
     def delete(self, task_id: str) -> None:
+        self._settle()
         with self._translate("delete task output"):
             attempts = self.attempts(task_id)
             keys = [
@@ -331,10 +397,11 @@ class RedisOutputLog:
 
     def close_log(self) -> None:
         try:
-            self.buffer.flush(timeout=self.settings.flush_timeout)
+            self.outbox.flush(timeout=self.settings.flush_timeout)
         finally:
-            self.buffer.stop()
+            self.outbox.stop()
             self.r.close()
+            self._writer.close()
 
     def _translate(self, action: str):
         return _Translate(action, self._errors)
@@ -364,6 +431,7 @@ class InputListener:
 
     A daemon thread runs ``XREAD BLOCK`` on the task's input stream, starting from the
     newest event at creation, and writes one byte to a pipe per batch of new events.
+    Do not use ``fileno()`` after ``close()``.
     """
 
     def __init__(self, log: RedisOutputLog, task_id: str) -> None:
@@ -381,6 +449,16 @@ class InputListener:
         self._thread.start()
 
     def _run(self) -> None:
+        try:
+            self._listen()
+        finally:
+            for fd in (self._rfd, self._wfd):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+    def _listen(self) -> None:
         while not self._stop.is_set():
             try:
                 rows = self._log._xread(self._key, self._after, BLOCK_MS // 2, 100)
@@ -413,13 +491,9 @@ class InputListener:
                 return got
 
     def close(self) -> None:
+        """Stop listening. Returns at once: the thread finishes its current XREAD BLOCK
+        (at most ``BLOCK_MS / 2``) and then closes the pipe itself."""
         self._stop.set()
-        self._thread.join(timeout=2)
-        for fd in (self._rfd, self._wfd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
 
     def __enter__(self) -> InputListener:
         return self

@@ -1,0 +1,135 @@
+"""Output streaming throughput: a command printing 100 MB, through a worker, the Redis
+stream and a reader following it, in PTY mode and pipe mode; plus the bare PTY reader
+(a plain Python pty read loop over the same command) measured in the same run.
+
+Zero loss is checked: the reader's byte count and sha256 must equal the bare PTY
+reader's (PTY mode; the terminal turns "\\n" into "\\r\\n") or the file's (pipe mode).
+MB/s is measured at the reader from its first to its last output byte (startup is
+reported separately as ``first_byte_s``). Prints one JSON line.
+
+    .venv/bin/python bench/output_throughput.py [--mb 100] [--database sqlite|postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import pty
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import emit  # noqa: E402
+from _distributed import production_platform, wait_idle_workers  # noqa: E402
+
+MB = 1024 * 1024
+
+
+def make_source(size: int) -> Path:
+    """A file of printable lines (deterministic), so PTY mode can be compared byte-wise."""
+    line = b"".join(bytes([33 + (i * 7) % 90]) for i in range(99)) + b"\n"
+    path = Path(tempfile.mkdtemp(prefix="rclaude-out-")) / "source.txt"
+    with open(path, "wb") as fh:
+        block = line * (MB // len(line) + 1)
+        left = size
+        while left > 0:
+            fh.write(block[:left])
+            left -= min(left, len(block))
+    return path
+
+
+def bare_pty(argv: list[str]) -> dict:
+    """The ceiling: read the command's PTY output in a plain loop, nothing else."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp(argv[0], argv)
+    h, n, first, last = hashlib.sha256(), 0, None, None
+    t0 = time.perf_counter()
+    while True:
+        try:
+            data = os.read(fd, 64 * 1024)
+        except OSError:
+            break
+        if not data:
+            break
+        last = time.perf_counter()
+        first = first or last
+        h.update(data)
+        n += len(data)
+    os.waitpid(pid, 0)
+    os.close(fd)
+    return {
+        "bytes": n,
+        "sha256": h.hexdigest(),
+        "mb_s": round(n / MB / (last - first), 1),
+        "wall_s": round(last - t0, 3),
+    }
+
+
+def through_redis(p, argv: list[str], pty_mode: bool) -> dict:
+    from rclaude.model import ChunkKind, TaskSpec
+
+    spec = TaskSpec(command=tuple(argv), pty=pty_mode, cols=200, rows=50)
+    t0 = time.perf_counter()
+    task = p.service.submit(spec, reconcile=False)
+    h, n, first, last, final = hashlib.sha256(), 0, None, None, None
+    for chunk in p.log.follow(task.id, 1, idle_timeout=60):
+        if chunk.kind is ChunkKind.FINAL:
+            final = chunk.final_info()
+            break
+        last = time.perf_counter()
+        first = first or last
+        h.update(chunk.data)
+        n += len(chunk.data)
+    return {
+        "bytes": n,
+        "sha256": h.hexdigest(),
+        "mb_s": round(n / MB / (last - first), 1),
+        "first_byte_s": round(first - t0, 3),
+        "wall_s": round(last - t0, 3),
+        "state": (final or {}).get("state"),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mb", type=int, default=100)
+    ap.add_argument("--database", choices=["postgres", "sqlite"], default="sqlite")
+    args = ap.parse_args()
+    source = make_source(args.mb * MB)
+    argv = ["cat", str(source)]
+    want_pipe = hashlib.sha256(source.read_bytes()).hexdigest()
+    with production_platform(args.database, worker={"idleTimeout": 300}) as p:
+        p.compute.launch(1)
+        wait_idle_workers(p, 1)
+        bare = bare_pty(argv)
+        pty_run = through_redis(p, argv, True)
+        pipe_run = through_redis(p, argv, False)
+    source.unlink()
+    pty_ok = (pty_run["bytes"], pty_run["sha256"]) == (bare["bytes"], bare["sha256"])
+    pipe_ok = (pipe_run["bytes"], pipe_run["sha256"]) == (args.mb * MB, want_pipe)
+    emit(
+        "output_streaming_throughput",
+        {
+            "stack": "worker -> redis stream -> reader",
+            "mb": args.mb,
+            "bare_pty_mb_s": bare["mb_s"],
+            "pty": {k: pty_run[k] for k in ("mb_s", "first_byte_s", "wall_s", "bytes", "state")}
+            | {
+                "zero_loss": pty_ok,
+                "pct_of_bare_pty": round(100 * pty_run["mb_s"] / bare["mb_s"], 1),
+            },
+            "pipe": {k: pipe_run[k] for k in ("mb_s", "first_byte_s", "wall_s", "bytes", "state")}
+            | {"zero_loss": pipe_ok},
+            "targets": {"pty_pct_of_bare": 90, "pipe_mb_s": 150},
+        },
+    )
+    if not (pty_ok and pipe_ok):
+        raise SystemExit("output was lost or altered")
+
+
+if __name__ == "__main__":
+    main()

@@ -21,14 +21,15 @@ sys.path.insert(0, str(ROOT))
 @contextmanager
 def production_platform(database: str = "postgres", **overrides) -> Iterator:
     """A Platform wired to SQS+S3 (moto), Redis Streams and PostgreSQL (or SQLite)."""
-    from rclaude import awsutil
-    from rclaude.config.schema import Config
-    from rclaude.platform import Platform
+    import logging
+
     from tests.support.moto_server import moto_server
     from tests.support.postgres_server import postgres_server
     from tests.support.redis_server import redis_server
 
-    import logging
+    from rclaude import awsutil
+    from rclaude.config.schema import Config
+    from rclaude.platform import Platform
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
     with ExitStack() as stack:

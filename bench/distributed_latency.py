@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, summary_ms  # noqa: E402
-from _distributed import production_platform, wait_idle_workers  # noqa: E402
+from _common import emit, summary_ms
+from _distributed import production_platform, wait_idle_workers
 
 
 def first_byte(p, spec) -> float:

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit  # noqa: E402
-from _distributed import production_platform, wait_idle_workers  # noqa: E402
+from _common import emit
+from _distributed import production_platform, wait_idle_workers
 
 
 def main() -> None:

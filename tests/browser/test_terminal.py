@@ -102,8 +102,9 @@ def test_sign_in_by_magic_link_then_bash_with_colours_resize_and_copy(browser, w
 
 
 def test_reload_mid_stream_shows_every_byte_exactly_once(page, web_server):
-    tid = start_task(page, web_server,
-                     "bash -c 'for i in $(seq 1 400); do echo n-$i; sleep 0.01; done'")
+    tid = start_task(
+        page, web_server, "bash -c 'for i in $(seq 1 400); do echo n-$i; sleep 0.01; done'"
+    )
     wait_output(page, "n-60\r\n")
     page.reload()
     poll(page, "() => !!(window.rclaude && window.rclaude.final)", timeout=30)
@@ -113,17 +114,29 @@ def test_reload_mid_stream_shows_every_byte_exactly_once(page, web_server):
     assert page.url.endswith(tid)
 
 
-def test_task_started_from_the_cli_is_watched_and_driven_in_the_browser(page, context,
-                                                                          web_server, tmp_path):
+def test_task_started_from_the_cli_is_watched_and_driven_in_the_browser(
+    page, context, web_server, tmp_path
+):
     token = web_server.api_token("browser-user@example.com")  # same user as the browser
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCLAUDE_")}
-    env.update({"XDG_CONFIG_HOME": str(tmp_path / "cfg"), "RCLAUDE_SERVER__URL": web_server.url,
-                "RCLAUDE_SERVER_TOKEN": token, "RCLAUDE_DATA_DIR": str(tmp_path / "local")})
+    env.update(
+        {
+            "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+            "RCLAUDE_SERVER__URL": web_server.url,
+            "RCLAUDE_SERVER_TOKEN": token,
+            "RCLAUDE_DATA_DIR": str(tmp_path / "local"),
+        }
+    )
     project = tmp_path / "proj"
     project.mkdir()
     cmd = ["sh", "-c", "read who; echo hello-$who | tee greeting.txt"]
-    run = subprocess.run([sys.executable, "-m", "rclaude.cli", "run", "-d", "greet", "--", *cmd],
-                         env=env, cwd=project, capture_output=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "rclaude.cli", "run", "-d", "greet", "--", *cmd],
+        env=env,
+        cwd=project,
+        capture_output=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     tid = run.stdout.decode().strip()
 
@@ -140,8 +153,12 @@ def test_task_started_from_the_cli_is_watched_and_driven_in_the_browser(page, co
     with tarfile.open(fileobj=io.BytesIO(archive.body())) as tar:
         assert tar.extractfile("greeting.txt").read() == b"hello-browser\n"
 
-    nap = subprocess.run([sys.executable, "-m", "rclaude.cli", "run", "-d", "--no-sync", "--",
-                          "sleep", "60"], env=env, capture_output=True, timeout=60)
+    nap = subprocess.run(
+        [sys.executable, "-m", "rclaude.cli", "run", "-d", "--no-sync", "--", "sleep", "60"],
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
     page.goto(f"{web_server.url}/tasks/{nap.stdout.decode().strip()}")
     page.wait_for_selector("#task-state:has-text('running')")
     page.click("#task-cancel")

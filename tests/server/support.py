@@ -28,12 +28,14 @@ def free_port() -> int:
 
 def base_env(root: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCLAUDE_")}
-    env.update({
-        "RCLAUDE_DATA_DIR": str(root / "data"),
-        "XDG_CONFIG_HOME": str(root / "config"),
-        "RCLAUDE_WORKER__IDLE_TIMEOUT": "30",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "RCLAUDE_DATA_DIR": str(root / "data"),
+            "XDG_CONFIG_HOME": str(root / "config"),
+            "RCLAUDE_WORKER__IDLE_TIMEOUT": "30",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
@@ -60,10 +62,23 @@ class Server:
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "rclaude.cli", "serve", "--port", str(self.port),
-                 "--host", "127.0.0.1", *extra],
-                env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=self.root,
-                start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "rclaude.cli",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--host",
+                    "127.0.0.1",
+                    *extra,
+                ],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.root,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -130,8 +145,9 @@ class Server:
 
     def api_token(self, email: str) -> str:
         token = self.request_link(email)
-        r = httpx.post(f"{self.url}/api/auth/verify",
-                       json={"token": token, "api_token_name": "tests"})
+        r = httpx.post(
+            f"{self.url}/api/auth/verify", json={"token": token, "api_token_name": "tests"}
+        )
         assert r.status_code == 200, r.text
         return r.json()["api_token"]
 
@@ -157,8 +173,15 @@ def ws_url(server: Server, task_id: str, **params) -> str:
     return f"ws://127.0.0.1:{server.port}/api/tasks/{task_id}/terminal{q}"
 
 
-def ws_connect(server: Server, task_id: str, *, token: str | None = None,
-               cookie: str | None = None, origin: str | None = None, **params):
+def ws_connect(
+    server: Server,
+    task_id: str,
+    *,
+    token: str | None = None,
+    cookie: str | None = None,
+    origin: str | None = None,
+    **params,
+):
     """A sync WebSocket to a task's terminal (raises InvalidStatus when refused)."""
     from websockets.sync.client import connect
 
@@ -167,8 +190,14 @@ def ws_connect(server: Server, task_id: str, *, token: str | None = None,
         headers["authorization"] = f"Bearer {token}"
     if cookie:
         headers["cookie"] = f"rc_session={cookie}"
-    return connect(ws_url(server, task_id, **params), additional_headers=headers,
-                   origin=origin, compression=None, max_size=None, open_timeout=10)
+    return connect(
+        ws_url(server, task_id, **params),
+        additional_headers=headers,
+        origin=origin,
+        compression=None,
+        max_size=None,
+        open_timeout=10,
+    )
 
 
 def read_until(ws, predicate, timeout: float = 20.0) -> tuple[bytes, list[dict], int]:

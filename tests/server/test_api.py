@@ -38,8 +38,13 @@ def test_healthz_and_metrics(server, user):
     task = client.post("/api/tasks", json={"spec": {"command": ["true"]}}).json()
     wait_for(lambda: client.get(f"/api/tasks/{task['id']}").json()["state"] == "succeeded")
     text = httpx.get(f"{server.url}/metrics").text
-    for name in ("rclaude_queue_depth", "rclaude_workers{", "rclaude_websocket_clients",
-                 "rclaude_task_duration_seconds_bucket", "rclaude_http_requests_total"):
+    for name in (
+        "rclaude_queue_depth",
+        "rclaude_workers{",
+        "rclaude_websocket_clients",
+        "rclaude_task_duration_seconds_bucket",
+        "rclaude_http_requests_total",
+    ):
         assert name in text, name
     count = [ln for ln in text.splitlines() if ln.startswith("rclaude_task_duration_seconds_count")]
     assert float(count[0].split()[-1]) >= 1
@@ -52,13 +57,16 @@ def test_responses_carry_security_headers(server):
     assert "/static/dist/app.js" in r.text  # the built bundle, served by this server
 
 
-@pytest.mark.parametrize(("spec", "code"), [
-    ({"command": []}, "RC-USAGE-002"),
-    ({"command": ["x"], "sudo": True}, "RC-API-004"),
-    ({"command": ["x"], "timeout": -1}, "RC-TASK-005"),
-    ({"command": ["x"], "name": "bad name!"}, "RC-TASK-004"),
-    ({"command": ["x"], "snapshot_id": "f" * 64}, "RC-SNAP-004"),
-])
+@pytest.mark.parametrize(
+    ("spec", "code"),
+    [
+        ({"command": []}, "RC-USAGE-002"),
+        ({"command": ["x"], "sudo": True}, "RC-API-004"),
+        ({"command": ["x"], "timeout": -1}, "RC-TASK-005"),
+        ({"command": ["x"], "name": "bad name!"}, "RC-TASK-004"),
+        ({"command": ["x"], "snapshot_id": "f" * 64}, "RC-SNAP-004"),
+    ],
+)
 def test_invalid_tasks_are_refused_with_a_code(user, spec, code):
     client, _ = user
     r = client.post("/api/tasks", json={"spec": spec})
@@ -86,7 +94,9 @@ def test_snapshot_paths_cannot_escape(user):
     client, _ = user
     sha = hashlib.sha256(b"right").hexdigest()
     for rel in ("../evil", "/etc/passwd", "a/../../b"):
-        r = client.post("/api/snapshots", json={"files": {rel: {"sha": sha, "size": 5, "mode": 420}}})
+        r = client.post(
+            "/api/snapshots", json={"files": {rel: {"sha": sha, "size": 5, "mode": 420}}}
+        )
         assert r.status_code == 400, rel
 
 
@@ -96,8 +106,14 @@ def test_remote_service_runs_a_project_and_downloads_results(tmp_path, remote, u
     (project / "a.txt").write_text("alpha\n")
     (project / "sub" / "bin.dat").write_bytes(bytes(range(256)) * 10)
     (project / "gone.txt").write_text("delete me\n")
-    spec = TaskSpec(command=("sh", "-c", "cat a.txt; cmp sub/bin.dat sub/bin.dat && echo same;"
-                             " echo new > new.txt; rm gone.txt"), pty=False)
+    spec = TaskSpec(
+        command=(
+            "sh",
+            "-c",
+            "cat a.txt; cmp sub/bin.dat sub/bin.dat && echo same; echo new > new.txt; rm gone.txt",
+        ),
+        pty=False,
+    )
     task = remote.submit(spec, project=project)
     out, final = b"", None
     for ev in remote.follow(task):

@@ -48,8 +48,10 @@ def test_links_are_single_use(server):
 def test_expired_links_fail(server):
     token = server.request_link("alice-expired@example.com")
     with _db(server) as c:
-        n = c.execute("UPDATE magic_links SET expires_at=? WHERE token_hash=?",
-                      (time.time() - 1, hashlib.sha256(token.encode()).hexdigest())).rowcount
+        n = c.execute(
+            "UPDATE magic_links SET expires_at=? WHERE token_hash=?",
+            (time.time() - 1, hashlib.sha256(token.encode()).hexdigest()),
+        ).rowcount
     assert n == 1
     r = httpx.post(f"{server.url}/api/auth/verify", json={"token": token})
     assert r.status_code == 401
@@ -61,12 +63,14 @@ def test_links_expire_after_fifteen_minutes_by_default(server):
     with _db(server) as c:
         created, expires = c.execute(
             "SELECT created_at, expires_at FROM magic_links WHERE token_hash=?",
-            (hashlib.sha256(token.encode()).hexdigest(),)).fetchone()
+            (hashlib.sha256(token.encode()).hexdigest(),),
+        ).fetchone()
     assert expires - created == 900
 
 
-@pytest.mark.parametrize("forged", ["", "x", secrets.token_urlsafe(32), "rcs_" + "A" * 43,
-                                    "A" * 500])
+@pytest.mark.parametrize(
+    "forged", ["", "x", secrets.token_urlsafe(32), "rcs_" + "A" * 43, "A" * 500]
+)
 def test_forged_links_fail(server, forged):
     r = httpx.post(f"{server.url}/api/auth/verify", json={"token": forged})
     assert r.status_code == 401
@@ -149,8 +153,10 @@ def make_app(tmp_path, monkeypatch):
         cfg = Config(data_dir=tmp_path / "data", server=server_settings)
         p = Platform(cfg)
         platforms.append(p)
-        return TestClient(create_app(p, orchestrator=False),
-                          base_url=server_settings.get("public_url", "http://127.0.0.1:9")), p
+        return TestClient(
+            create_app(p, orchestrator=False),
+            base_url=server_settings.get("public_url", "http://127.0.0.1:9"),
+        ), p
 
     yield build
     for p in platforms:
@@ -159,8 +165,10 @@ def make_app(tmp_path, monkeypatch):
 
 def test_sign_in_requests_are_rate_limited_per_address(make_app):
     client, _ = make_app(login_limit=3)
-    codes = [client.post("/api/auth/request", json={"email": "bob@example.com"}).status_code
-             for _ in range(4)]
+    codes = [
+        client.post("/api/auth/request", json={"email": "bob@example.com"}).status_code
+        for _ in range(4)
+    ]
     assert codes == [202, 202, 202, 429]
     r = client.post("/api/auth/request", json={"email": "bob@example.com"})
     assert r.json()["error"]["code"] == "RC-AUTH-003"
@@ -168,8 +176,10 @@ def test_sign_in_requests_are_rate_limited_per_address(make_app):
 
 def test_rate_limit_also_counts_per_client_ip(make_app):
     client, _ = make_app(login_limit=2)
-    codes = [client.post("/api/auth/request", json={"email": f"u{i}@example.com"}).status_code
-             for i in range(3)]
+    codes = [
+        client.post("/api/auth/request", json={"email": f"u{i}@example.com"}).status_code
+        for i in range(3)
+    ]
     assert codes == [202, 202, 429]
 
 

@@ -18,8 +18,12 @@ from rclaude.server.app import create_app
 @pytest.fixture
 def s3_app(aws, tmp_path):
     boto3.client("s3", endpoint_url=aws, region_name="us-east-1").create_bucket(Bucket="snaps")
-    cfg = Config(data_dir=tmp_path / "data", storage="s3", s3={"bucket": "snaps"},
-                 aws={"endpoint_url": aws, "region": "us-east-1"})
+    cfg = Config(
+        data_dir=tmp_path / "data",
+        storage="s3",
+        s3={"bucket": "snaps"},
+        aws={"endpoint_url": aws, "region": "us-east-1"},
+    )
     p = Platform(cfg)
     with TestClient(create_app(p, orchestrator=False), base_url="http://127.0.0.1:9") as c:
         c.post("/api/auth/request", json={"email": "s3@example.com"})
@@ -40,11 +44,20 @@ def test_project_upload_goes_straight_to_s3_by_presigned_url(s3_app, tmp_path):
     project = tmp_path / "proj"
     project.mkdir()
     (project / "a.txt").write_text("via presigned url\n")
-    plan = client.post("/api/snapshots/missing",
-                       json={"shas": [hashlib.sha256(b"via presigned url\n").hexdigest()]}).json()
-    assert plan["uploads"][0]["presigned"] and plan["uploads"][0]["url"].startswith(cfg.aws.endpoint_url)
-    svc = RemoteTaskService(cfg.model_copy(update={"server": cfg.server.model_copy(
-        update={"url": "http://127.0.0.1:9"})}), token="unused", client=client)
+    plan = client.post(
+        "/api/snapshots/missing",
+        json={"shas": [hashlib.sha256(b"via presigned url\n").hexdigest()]},
+    ).json()
+    assert plan["uploads"][0]["presigned"] and plan["uploads"][0]["url"].startswith(
+        cfg.aws.endpoint_url
+    )
+    svc = RemoteTaskService(
+        cfg.model_copy(
+            update={"server": cfg.server.model_copy(update={"url": "http://127.0.0.1:9"})}
+        ),
+        token="unused",
+        client=client,
+    )
     sid = svc.upload_project(project)
     sha = hashlib.sha256(b"via presigned url\n").hexdigest()
     assert p.store.get(snapshot.blob_key(sha)) == b"via presigned url\n"
@@ -70,9 +83,15 @@ def test_magic_links_are_sent_through_ses(aws, tmp_path):
 
     ses = boto3.client("ses", endpoint_url=aws, region_name="us-east-1")
     ses.verify_email_identity(EmailAddress="login@rclaude.example")
-    cfg = Config(data_dir=tmp_path / "data", aws={"endpoint_url": aws, "region": "us-east-1"},
-                 server={"mailer": "ses", "mail_from": "login@rclaude.example",
-                         "public_url": "https://rc.example"})
+    cfg = Config(
+        data_dir=tmp_path / "data",
+        aws={"endpoint_url": aws, "region": "us-east-1"},
+        server={
+            "mailer": "ses",
+            "mail_from": "login@rclaude.example",
+            "public_url": "https://rc.example",
+        },
+    )
     p = Platform(cfg)
     with TestClient(create_app(p, orchestrator=False), base_url="https://rc.example") as c:
         assert c.post("/api/auth/request", json={"email": "ses@example.com"}).status_code == 202

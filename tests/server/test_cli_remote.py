@@ -18,22 +18,37 @@ from tests.server.support import wait_for
 @pytest.fixture
 def cli_env(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCLAUDE_")}
-    env.update({"XDG_CONFIG_HOME": str(tmp_path / "config"),
-                "RCLAUDE_DATA_DIR": str(tmp_path / "client-data"), "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "XDG_CONFIG_HOME": str(tmp_path / "config"),
+            "RCLAUDE_DATA_DIR": str(tmp_path / "client-data"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
 def rc(env, *args, cwd=None, timeout=60, input=None):
-    return subprocess.run([sys.executable, "-m", "rclaude.cli", *args], env=env, cwd=cwd,
-                          capture_output=True, timeout=timeout, input=input,
-                          start_new_session=True)  # no controlling tty: prompts read stdin
+    return subprocess.run(
+        [sys.executable, "-m", "rclaude.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        timeout=timeout,
+        input=input,
+        start_new_session=True,
+    )  # no controlling tty: prompts read stdin
 
 
 def login(server, env, email):
-    proc = subprocess.Popen([sys.executable, "-m", "rclaude.cli", "login", "--server", server.url,
-                             "--email", email], env=env, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rclaude.cli", "login", "--server", server.url, "--email", email],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     wait_for(lambda: any(m["to"] == email for m in server.outbox()))
     mail = [m for m in server.outbox() if m["to"] == email][-1]
     link = next(w for w in mail["body"].split() if "#token=" in w)
@@ -55,8 +70,16 @@ def test_login_run_list_logs_stop_results_logout(server, cli_env, tmp_path):
     project = tmp_path / "proj"
     project.mkdir()
     (project / "in.txt").write_text("from the project\n")
-    r = rc(cli_env, "run", "--no-pty", "--", "sh", "-c", "cat in.txt; echo out > out.txt; exit 5",
-           cwd=project)
+    r = rc(
+        cli_env,
+        "run",
+        "--no-pty",
+        "--",
+        "sh",
+        "-c",
+        "cat in.txt; echo out > out.txt; exit 5",
+        cwd=project,
+    )
     assert r.stdout == b"from the project\n"
     assert r.returncode == 5  # the command's exit status, as in embedded mode
 
@@ -73,11 +96,14 @@ def test_login_run_list_logs_stop_results_logout(server, cli_env, tmp_path):
     assert res.returncode == 0 and b"A out.txt" in res.stdout
     assert (dest / "out.txt").read_text() == "out\n"
 
-    sleeper = rc(cli_env, "run", "-d", "nap", "--no-sync", "--", "sleep", "60").stdout.decode().strip()
+    sleeper = (
+        rc(cli_env, "run", "-d", "nap", "--no-sync", "--", "sleep", "60").stdout.decode().strip()
+    )
     stopped = rc(cli_env, "stop", "nap")
     assert stopped.returncode == 0 and sleeper in stopped.stdout.decode()
-    wait_for(lambda: json.loads(rc(cli_env, "status", sleeper, "--json").stdout)["state"]
-             == "cancelled")
+    wait_for(
+        lambda: json.loads(rc(cli_env, "status", sleeper, "--json").stdout)["state"] == "cancelled"
+    )
 
     missing = rc(cli_env, "logs", "no-such-task")
     assert missing.returncode == 66 and b"RC-TASK-001" in missing.stderr
@@ -92,10 +118,23 @@ def test_login_run_list_logs_stop_results_logout(server, cli_env, tmp_path):
 
 
 def test_login_rejects_a_bad_paste(server, cli_env):
-    proc = subprocess.Popen([sys.executable, "-m", "rclaude.cli", "login", "--server", server.url,
-                             "--email", "cli-bad@example.com"], env=cli_env,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rclaude.cli",
+            "login",
+            "--server",
+            server.url,
+            "--email",
+            "cli-bad@example.com",
+        ],
+        env=cli_env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     _, err = proc.communicate(b"https://x/login#token=" + b"A" * 43 + b"\n", timeout=30)
     assert proc.returncode == 77
     assert b"RC-AUTH-002" in err

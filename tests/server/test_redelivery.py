@@ -13,14 +13,23 @@ from tests.server.support import Server, base_env, free_port, read_until, wait_f
 
 @pytest.mark.slow
 def test_websocket_follows_the_task_to_its_next_attempt(tmp_path):
-    env = base_env(tmp_path) | {"RCLAUDE_TASKS__VISIBILITY_TIMEOUT": "2",
-                                "RCLAUDE_ORCHESTRATOR__INTERVAL": "0.5"}
+    env = base_env(tmp_path) | {
+        "RCLAUDE_TASKS__VISIBILITY_TIMEOUT": "2",
+        "RCLAUDE_ORCHESTRATOR__INTERVAL": "0.5",
+    }
     srv = Server(tmp_path, free_port(), env).start()
     try:
         client, token = srv.token_client("redelivery@example.com")
-        task = client.post("/api/tasks", json={"spec": {
-            "command": ["sh", "-c", "echo attempt-$RCLAUDE_ATTEMPT; sleep 30"],
-            "max_attempts": 2, "pty": False}}).json()
+        task = client.post(
+            "/api/tasks",
+            json={
+                "spec": {
+                    "command": ["sh", "-c", "echo attempt-$RCLAUDE_ATTEMPT; sleep 30"],
+                    "max_attempts": 2,
+                    "pty": False,
+                }
+            },
+        ).json()
         with ws_connect(srv, task["id"], token=token) as ws:
             first, _, _ = read_until(ws, lambda o, _c: b"attempt-1" in o)
             worker = client.get(f"/api/tasks/{task['id']}").json()["worker_id"]

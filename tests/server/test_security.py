@@ -66,8 +66,12 @@ def test_websocket_from_a_foreign_origin_is_refused(server):
 
 def test_unauthenticated_callers_get_401(server):
     assert httpx.get(f"{server.url}/api/tasks").status_code == 401
-    assert httpx.get(f"{server.url}/api/tasks",
-                     headers={"authorization": "Bearer rct_forged"}).status_code == 401
+    assert (
+        httpx.get(
+            f"{server.url}/api/tasks", headers={"authorization": "Bearer rct_forged"}
+        ).status_code
+        == 401
+    )
     with pytest.raises(InvalidStatus) as refused:
         ws_connect(server, "whatever", origin=server.url)
     assert refused.value.response.status_code == 401
@@ -78,8 +82,9 @@ def test_cookie_writes_need_this_servers_origin(server):
     spec = {"spec": {"command": ["echo", "x"]}}
     forged = c.post("/api/tasks", json=spec, headers={"origin": "http://evil.example"})
     assert forged.status_code == 403
-    no_origin = httpx.post(f"{server.url}/api/tasks", json=spec,
-                           cookies={"rc_session": c.cookies["rc_session"]})
+    no_origin = httpx.post(
+        f"{server.url}/api/tasks", json=spec, cookies={"rc_session": c.cookies["rc_session"]}
+    )
     assert no_origin.status_code == 403
     assert c.get("/api/tasks").json() == []
     assert c.post("/api/tasks", json=spec).status_code == 201
@@ -99,13 +104,22 @@ def test_secrets_never_appear_in_responses_or_logs(server):
     task = c.post("/api/tasks", json={"spec": {"command": ["sh", "-c", "env; echo done"]}}).json()
     bodies.append(json.dumps(task))
     wait_for(lambda: c.get(f"/api/tasks/{task['id']}").json()["state"] == "succeeded")
-    for path in ("/api/me", "/api/tokens", "/api/tasks", f"/api/tasks/{task['id']}",
-                 f"/api/tasks/{task['id']}/output", "/metrics", "/"):
+    for path in (
+        "/api/me",
+        "/api/tokens",
+        "/api/tasks",
+        f"/api/tasks/{task['id']}",
+        f"/api/tasks/{task['id']}/output",
+        "/metrics",
+        "/",
+    ):
         bodies.append(c.get(path).text)
         bodies.append(httpx.get(server.url + path, headers=bearer).text)
     bodies.append(c.post("/api/auth/logout").text)
     logs = server.log_path.read_text()
-    logs += "".join(p.read_text(errors="replace") for p in (server.data_dir / "workers").glob("*.log"))
+    logs += "".join(
+        p.read_text(errors="replace") for p in (server.data_dir / "workers").glob("*.log")
+    )
     chunks = httpx.get(f"{server.url}/api/tasks/{task['id']}/output", headers=bearer).json()
     output = b"".join(base64.b64decode(ch["data"]) for ch in chunks["chunks"]).decode()
     assert "done" in output

@@ -117,8 +117,9 @@ def test_long_poll_output_endpoint(server, user):
     task = _submit(client, ["sh", "-c", "printf abc"], pty=False)
     got, after = b"", 0
     while True:
-        r = client.get(f"/api/tasks/{task['id']}/output",
-                       params={"after_seq": after, "wait": 10}, timeout=30).json()
+        r = client.get(
+            f"/api/tasks/{task['id']}/output", params={"after_seq": after, "wait": 10}, timeout=30
+        ).json()
         for ch in r["chunks"]:
             after = ch["seq"]
             if ch["kind"] == "out":

@@ -19,8 +19,23 @@ from rclaude.model import ACTIVE_STATES, TaskSpec, TaskState
 from rclaude.server import http, logstream
 
 #: Spec fields a client may set; everything else is decided by the server.
-_SPEC_FIELDS = {"command", "name", "env", "timeout", "pty", "cols", "rows", "max_attempts",
-                "snapshot_id", "backend", "aws_mode", "prompt", "repo", "branch", "labels"}
+_SPEC_FIELDS = {
+    "command",
+    "name",
+    "env",
+    "timeout",
+    "pty",
+    "cols",
+    "rows",
+    "max_attempts",
+    "snapshot_id",
+    "backend",
+    "aws_mode",
+    "prompt",
+    "repo",
+    "branch",
+    "labels",
+}
 
 
 def _svc(request: Request):
@@ -33,14 +48,19 @@ def task_json(task) -> dict:
     if task.state.terminal:
         from rclaude.service import exit_status
 
-        d["exit_status"] = exit_status({"state": task.state.value, "exit_code": task.exit_code,
-                                        "signal": task.signal})
+        d["exit_status"] = exit_status(
+            {"state": task.state.value, "exit_code": task.exit_code, "signal": task.signal}
+        )
     return d
 
 
 def chunk_json(ch) -> dict:
-    return {"seq": ch.seq, "kind": ch.kind.value, "ts": ch.ts,
-            "data": base64.b64encode(ch.data).decode()}
+    return {
+        "seq": ch.seq,
+        "kind": ch.kind.value,
+        "ts": ch.ts,
+        "data": base64.b64encode(ch.data).decode(),
+    }
 
 
 async def list_tasks(request: Request) -> Response:
@@ -55,8 +75,9 @@ async def list_tasks(request: Request) -> Response:
         except ValueError:
             raise ValidationError(f"unknown state in {q['states']!r}", code="RC-API-003") from None
     limit = min(max(int(q.get("limit", "100") or 100), 1), 1000)
-    tasks = await to_thread.run_sync(lambda: _svc(request).list(owner=user.id, states=states,
-                                                                limit=limit))
+    tasks = await to_thread.run_sync(
+        lambda: _svc(request).list(owner=user.id, states=states, limit=limit)
+    )
     return JSONResponse([task_json(t) for t in tasks])
 
 
@@ -68,8 +89,11 @@ async def submit(request: Request) -> Response:
         raise ValidationError("'spec' must be an object", code="RC-API-001")
     unknown = set(raw) - _SPEC_FIELDS
     if unknown:
-        raise ValidationError(f"unknown task field(s): {', '.join(sorted(unknown))}",
-                              code="RC-API-004", hint=f"allowed: {', '.join(sorted(_SPEC_FIELDS))}")
+        raise ValidationError(
+            f"unknown task field(s): {', '.join(sorted(unknown))}",
+            code="RC-API-004",
+            hint=f"allowed: {', '.join(sorted(_SPEC_FIELDS))}",
+        )
     if isinstance(raw.get("command"), str):
         import shlex
 
@@ -84,11 +108,15 @@ async def submit(request: Request) -> Response:
     if spec.snapshot_id:
         from rclaude import snapshot
 
-        exists = await to_thread.run_sync(platform.store.exists,
-                                          snapshot.manifest_key(spec.snapshot_id))
+        exists = await to_thread.run_sync(
+            platform.store.exists, snapshot.manifest_key(spec.snapshot_id)
+        )
         if not exists:
-            raise NotFoundError(f"no snapshot {spec.snapshot_id}", code="RC-SNAP-004",
-                                hint="upload the project first (POST /api/snapshots)")
+            raise NotFoundError(
+                f"no snapshot {spec.snapshot_id}",
+                code="RC-SNAP-004",
+                hint="upload the project first (POST /api/snapshots)",
+            )
     if not raw.get("backend"):
         spec = replace(spec, backend=platform.config.backend)
     task = await to_thread.run_sync(lambda: _svc(request).submit(spec, owner=user.id))
@@ -146,8 +174,9 @@ async def output(request: Request) -> Response:
         after = int(q.get("after_seq") or 0)
         wait = min(max(float(q.get("wait") or 0), 0.0), 30.0)
     except ValueError:
-        raise ValidationError("attempt, after_seq and wait must be numbers",
-                              code="RC-API-008") from None
+        raise ValidationError(
+            "attempt, after_seq and wait must be numbers", code="RC-API-008"
+        ) from None
     platform = request.app.state.platform
     if wait > 0:
         batch = await logstream.read_once(platform, task, attempt, after, wait)
@@ -155,16 +184,20 @@ async def output(request: Request) -> Response:
     else:
         chunks = await to_thread.run_sync(platform.log.read, task.id, attempt, after, 64)
     latest = await to_thread.run_sync(platform.tasks.get, task.id)
-    return JSONResponse({"attempt": attempt, "chunks": [chunk_json(c) for c in chunks],
-                         "task": task_json(latest)})
+    return JSONResponse(
+        {"attempt": attempt, "chunks": [chunk_json(c) for c in chunks], "task": task_json(latest)}
+    )
 
 
 def _result_manifest(platform, task):
     from rclaude import snapshot
 
     if not task.result:
-        raise ConflictError(f"task {task.id} has no results yet ({task.state.value})",
-                            code="RC-TASK-007", hint="wait for it to finish")
+        raise ConflictError(
+            f"task {task.id} has no results yet ({task.state.value})",
+            code="RC-TASK-007",
+            hint="wait for it to finish",
+        )
     return snapshot.load(platform.store, task.result["snapshot"])
 
 
@@ -175,7 +208,9 @@ async def results(request: Request) -> Response:
     platform = request.app.state.platform
     manifest = await to_thread.run_sync(_result_manifest, platform, task)
     r = task.result
-    files = {rel: manifest.files[rel] for rel in r["added"] + r["modified"] if rel in manifest.files}
+    files = {
+        rel: manifest.files[rel] for rel in r["added"] + r["modified"] if rel in manifest.files
+    }
     links = {rel: manifest.links[rel] for rel in r["added"] if rel in manifest.links}
     return JSONResponse(r | {"files": files, "links": links})
 
@@ -190,8 +225,9 @@ async def result_blob(request: Request) -> Response:
     manifest = await to_thread.run_sync(_result_manifest, platform, task)
     sha = request.path_params["sha"]
     if not any(info["sha"] == sha for info in manifest.files.values()):
-        raise NotFoundError(f"task {task.id} has no file with content {sha[:12]}",
-                            code="RC-API-009")
+        raise NotFoundError(
+            f"task {task.id} has no file with content {sha[:12]}", code="RC-API-009"
+        )
     url = platform.store.presign(snapshot.blob_key(sha), "GET", 300)
     if url:
         return Response(status_code=307, headers={"location": url})
@@ -227,5 +263,8 @@ async def results_archive(request: Request) -> Response:
 
     data = await to_thread.run_sync(build)
     name = f"{task.name or task.id}-results.tar.gz"
-    return StreamingResponse(iter([data]), media_type="application/gzip",
-                             headers={"content-disposition": f'attachment; filename="{name}"'})
+    return StreamingResponse(
+        iter([data]),
+        media_type="application/gzip",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )

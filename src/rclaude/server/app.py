@@ -31,11 +31,17 @@ from rclaude.server.metrics import Metrics
 log = logging.getLogger("rclaude.server")
 
 STATIC = Path(__file__).parent / "static"
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-       "form-action 'self'")
-_HEADERS = {"content-security-policy": CSP, "x-content-type-options": "nosniff",
-            "referrer-policy": "no-referrer", "x-frame-options": "DENY"}
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
+_HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+}
 
 
 class OrchestratorThread:
@@ -69,14 +75,19 @@ class OrchestratorThread:
 
 def _shell() -> str:
     built = (STATIC / "dist" / "app.js").exists()
-    body = ('<div id="app"></div><script src="/static/dist/app.js"></script>' if built else
-            "<p>The web UI is not built. Run <code>scripts/build-web.sh</code> "
-            "(npm ci &amp;&amp; npm run build in src/rclaude/server/web).</p>")
+    body = (
+        '<div id="app"></div><script src="/static/dist/app.js"></script>'
+        if built
+        else "<p>The web UI is not built. Run <code>scripts/build-web.sh</code> "
+        "(npm ci &amp;&amp; npm run build in src/rclaude/server/web).</p>"
+    )
     css = '<link rel="stylesheet" href="/static/dist/app.css">' if built else ""
-    return ("<!doctype html><html lang=en><head><meta charset=utf-8>"
-            '<meta name=viewport content="width=device-width, initial-scale=1">'
-            f"<title>rclaude</title>{css}<link rel=stylesheet href=/static/ui.css></head>"
-            f"<body>{body}</body></html>")
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        '<meta name=viewport content="width=device-width, initial-scale=1">'
+        f"<title>rclaude</title>{css}<link rel=stylesheet href=/static/ui.css></head>"
+        f"<body>{body}</body></html>"
+    )
 
 
 async def page(request: Request) -> Response:
@@ -101,8 +112,13 @@ async def metrics(request: Request) -> Response:
 def _routes() -> list:
     t = "/api/tasks/{ref}"
     return [
-        Route("/", page), Route("/login", page), Route("/new", page), Route("/tasks/{ref}", page),
-        Route("/healthz", healthz), Route("/favicon.ico", favicon), Route("/metrics", metrics),
+        Route("/", page),
+        Route("/login", page),
+        Route("/new", page),
+        Route("/tasks/{ref}", page),
+        Route("/healthz", healthz),
+        Route("/favicon.ico", favicon),
+        Route("/metrics", metrics),
         Route("/api/auth/request", auth_routes.request_link, methods=["POST"]),
         Route("/api/auth/verify", auth_routes.verify, methods=["POST"]),
         Route("/api/auth/logout", auth_routes.logout, methods=["POST"]),
@@ -142,8 +158,7 @@ def create_app(platform, *, orchestrator: bool | None = None) -> Starlette:
             if loop_thread:
                 loop_thread.stop()
 
-    app = Starlette(routes=_routes(), lifespan=lifespan,
-                    exception_handlers={RclaudeError: _error})
+    app = Starlette(routes=_routes(), lifespan=lifespan, exception_handlers={RclaudeError: _error})
     app.state.platform = platform
     app.state.auth = AuthStore(platform.tasks.engine, platform.config.server)
     app.state.mailer = build_mailer(platform)

@@ -41,8 +41,11 @@ def normalize_email(email: str) -> str:
     email = (email or "").strip().lower()
     local, _, domain = email.partition("@")
     if not local or "." not in domain or len(email) > 320 or any(c.isspace() for c in email):
-        raise ValidationError(f"'{email[:80]}' is not an email address", code="RC-AUTH-010",
-                              hint="give an address such as you@example.com")
+        raise ValidationError(
+            f"'{email[:80]}' is not an email address",
+            code="RC-AUTH-010",
+            hint="give an address such as you@example.com",
+        )
     return email
 
 
@@ -62,8 +65,11 @@ class ApiTokenInfo:
 
 
 def _denied(what: str = "sign-in link") -> AuthError:
-    return AuthError(f"this {what} is invalid or has expired", code="RC-AUTH-002",
-                     hint="request a new sign-in link")
+    return AuthError(
+        f"this {what} is invalid or has expired",
+        code="RC-AUTH-002",
+        hint="request a new sign-in link",
+    )
 
 
 class AuthStore:
@@ -72,8 +78,9 @@ class AuthStore:
     def __init__(self, engine, settings) -> None:
         self.engine = engine
         self.settings = settings
-        S.metadata.create_all(engine, tables=[S.users, S.magic_links, S.sessions,
-                                              S.api_tokens, S.login_attempts])
+        S.metadata.create_all(
+            engine, tables=[S.users, S.magic_links, S.sessions, S.api_tokens, S.login_attempts]
+        )
 
     def _tx(self):
         return self.engine.begin()
@@ -97,11 +104,17 @@ class AuthStore:
         with self._tx() as c:
             c.execute(delete(la).where(la.c.at < now - window))
             for key in keys:
-                n = c.execute(select(func.count()).select_from(la)
-                              .where(la.c.key == key, la.c.at >= now - window)).scalar_one()
+                n = c.execute(
+                    select(func.count())
+                    .select_from(la)
+                    .where(la.c.key == key, la.c.at >= now - window)
+                ).scalar_one()
                 if n >= self.settings.login_limit:
-                    raise AuthError("too many sign-in attempts", code="RC-AUTH-003",
-                                    hint=f"wait {int(window // 60)} minutes and try again")
+                    raise AuthError(
+                        "too many sign-in attempts",
+                        code="RC-AUTH-003",
+                        hint=f"wait {int(window // 60)} minutes and try again",
+                    )
             for key in keys:
                 c.execute(la.insert().values(key=key, at=now))
 
@@ -111,9 +124,14 @@ class AuthStore:
         token = secrets.token_urlsafe(32)
         now = time.time()
         with self._tx() as c:
-            c.execute(S.magic_links.insert().values(
-                token_hash=digest(token), email=email, created_at=now,
-                expires_at=now + self.settings.magic_link_ttl))
+            c.execute(
+                S.magic_links.insert().values(
+                    token_hash=digest(token),
+                    email=email,
+                    created_at=now,
+                    expires_at=now + self.settings.magic_link_ttl,
+                )
+            )
         return token
 
     def redeem_link(self, token: str, *, now: float | None = None) -> User:
@@ -126,16 +144,20 @@ class AuthStore:
         ml = S.magic_links
         h = digest(token)
         with self._tx() as c:
-            res = c.execute(update(ml).where(ml.c.token_hash == h, ml.c.used_at.is_(None),
-                                             ml.c.expires_at > now).values(used_at=now))
+            res = c.execute(
+                update(ml)
+                .where(ml.c.token_hash == h, ml.c.used_at.is_(None), ml.c.expires_at > now)
+                .values(used_at=now)
+            )
             if res.rowcount != 1:
                 raise _denied()
             email = c.execute(select(ml.c.email).where(ml.c.token_hash == h)).scalar_one()
             row = c.execute(select(S.users).where(S.users.c.email == email)).first()
             if row is None:
                 uid = new_id()
-                c.execute(S.users.insert().values(id=uid, email=email, created_at=now,
-                                                  disabled=False))
+                c.execute(
+                    S.users.insert().values(id=uid, email=email, created_at=now, disabled=False)
+                )
                 return User(uid, email)
             if row.disabled:
                 raise _denied()
@@ -146,9 +168,15 @@ class AuthStore:
         token = SESSION_PREFIX + secrets.token_urlsafe(32)
         now = time.time()
         with self._tx() as c:
-            c.execute(S.sessions.insert().values(
-                token_hash=digest(token), user_id=user.id, created_at=now,
-                expires_at=now + self.settings.session_ttl, last_seen_at=now))
+            c.execute(
+                S.sessions.insert().values(
+                    token_hash=digest(token),
+                    user_id=user.id,
+                    created_at=now,
+                    expires_at=now + self.settings.session_ttl,
+                    last_seen_at=now,
+                )
+            )
         return token
 
     def delete_session(self, token: str) -> None:
@@ -163,9 +191,15 @@ class AuthStore:
         token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
         tid = new_id()
         with self._tx() as c:
-            c.execute(S.api_tokens.insert().values(
-                id=tid, token_hash=digest(token), user_id=user.id, name=(name or "cli")[:128],
-                created_at=time.time()))
+            c.execute(
+                S.api_tokens.insert().values(
+                    id=tid,
+                    token_hash=digest(token),
+                    user_id=user.id,
+                    name=(name or "cli")[:128],
+                    created_at=time.time(),
+                )
+            )
         return tid, token
 
     def list_api_tokens(self, user: User) -> list[ApiTokenInfo]:
@@ -173,18 +207,23 @@ class AuthStore:
 
         t = S.api_tokens
         with self._read() as c:
-            rows = c.execute(select(t).where(t.c.user_id == user.id)
-                             .order_by(t.c.created_at)).all()
-        return [ApiTokenInfo(r.id, r.name, r.created_at, r.last_used_at, r.revoked_at)
-                for r in rows]
+            rows = c.execute(select(t).where(t.c.user_id == user.id).order_by(t.c.created_at)).all()
+        return [
+            ApiTokenInfo(r.id, r.name, r.created_at, r.last_used_at, r.revoked_at) for r in rows
+        ]
 
-    def revoke_api_token(self, user: User, *, token_id: str | None = None,
-                         token: str | None = None) -> bool:
+    def revoke_api_token(
+        self, user: User, *, token_id: str | None = None, token: str | None = None
+    ) -> bool:
         from sqlalchemy import update
 
         t = S.api_tokens
         q = update(t).where(t.c.user_id == user.id, t.c.revoked_at.is_(None))
-        q = q.where(t.c.id == token_id) if token_id else q.where(t.c.token_hash == digest(token or ""))
+        q = (
+            q.where(t.c.id == token_id)
+            if token_id
+            else q.where(t.c.token_hash == digest(token or ""))
+        )
         with self._tx() as c:
             return c.execute(q.values(revoked_at=time.time())).rowcount == 1
 
@@ -201,15 +240,19 @@ class AuthStore:
         with self._read() as c:
             if secret.startswith(SESSION_PREFIX):
                 s = S.sessions
-                row = c.execute(select(u.c.id, u.c.email, u.c.disabled, s.c.last_seen_at)
-                                .join(s, s.c.user_id == u.c.id)
-                                .where(s.c.token_hash == h, s.c.expires_at > now)).first()
+                row = c.execute(
+                    select(u.c.id, u.c.email, u.c.disabled, s.c.last_seen_at)
+                    .join(s, s.c.user_id == u.c.id)
+                    .where(s.c.token_hash == h, s.c.expires_at > now)
+                ).first()
                 table, key = s, s.c.token_hash
             elif secret.startswith(API_TOKEN_PREFIX):
                 t = S.api_tokens
-                row = c.execute(select(u.c.id, u.c.email, u.c.disabled, t.c.last_used_at)
-                                .join(t, t.c.user_id == u.c.id)
-                                .where(t.c.token_hash == h, t.c.revoked_at.is_(None))).first()
+                row = c.execute(
+                    select(u.c.id, u.c.email, u.c.disabled, t.c.last_used_at)
+                    .join(t, t.c.user_id == u.c.id)
+                    .where(t.c.token_hash == h, t.c.revoked_at.is_(None))
+                ).first()
                 table, key = t, t.c.token_hash
             else:
                 return None

@@ -48,10 +48,14 @@ async def request_link(request: Request) -> Response:
     token = await to_thread.run_sync(auth.create_link, email)
     minutes = int(auth.settings.magic_link_ttl // 60)
     link = f"{base_url(request)}/login#token={token}"
-    body = (f"Sign in to rclaude:\n\n  {link}\n\nThe link works once and expires in {minutes} "
-            f"minutes. For the CLI, paste the link (or this code) into `rclaude login`:\n\n"
-            f"  {token}\n\nIf you did not ask for it, ignore this mail.\n")
-    await to_thread.run_sync(request.app.state.mailer.send, email, "Your rclaude sign-in link", body)
+    body = (
+        f"Sign in to rclaude:\n\n  {link}\n\nThe link works once and expires in {minutes} "
+        f"minutes. For the CLI, paste the link (or this code) into `rclaude login`:\n\n"
+        f"  {token}\n\nIf you did not ask for it, ignore this mail.\n"
+    )
+    await to_thread.run_sync(
+        request.app.state.mailer.send, email, "Your rclaude sign-in link", body
+    )
     return JSONResponse(_SENT, status_code=202)
 
 
@@ -69,9 +73,15 @@ async def verify(request: Request) -> Response:
     session = await to_thread.run_sync(auth.create_session, user)
     log.info("user %s signed in (browser session)", user.id)
     resp = JSONResponse(out)
-    resp.set_cookie(http.SESSION_COOKIE, session, max_age=int(auth.settings.session_ttl),
-                    httponly=True, samesite="strict", path="/",
-                    secure=base_url(request).startswith("https://"))
+    resp.set_cookie(
+        http.SESSION_COOKIE,
+        session,
+        max_age=int(auth.settings.session_ttl),
+        httponly=True,
+        samesite="strict",
+        path="/",
+        secure=base_url(request).startswith("https://"),
+    )
     return resp
 
 
@@ -102,8 +112,9 @@ async def tokens(request: Request) -> Response:
     auth = request.app.state.auth
     if request.method == "POST":
         body = await http.json_body(request, limit=4096)
-        tid, token = await to_thread.run_sync(auth.create_api_token, user,
-                                              str(body.get("name") or "api"))
+        tid, token = await to_thread.run_sync(
+            auth.create_api_token, user, str(body.get("name") or "api")
+        )
         return JSONResponse({"id": tid, "api_token": token}, status_code=201)
     rows = await to_thread.run_sync(auth.list_api_tokens, user)
     return JSONResponse([r.__dict__ for r in rows])
@@ -112,8 +123,9 @@ async def tokens(request: Request) -> Response:
 async def revoke_token(request: Request) -> Response:
     user = http.require_user(request)
     auth = request.app.state.auth
-    ok = await to_thread.run_sync(lambda: auth.revoke_api_token(
-        user, token_id=request.path_params["token_id"]))
+    ok = await to_thread.run_sync(
+        lambda: auth.revoke_api_token(user, token_id=request.path_params["token_id"])
+    )
     if not ok:
         raise NotFoundError("no such active API token", code="RC-AUTH-005")
     return JSONResponse({"ok": True})

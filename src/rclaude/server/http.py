@@ -99,8 +99,11 @@ def require_user(request: Request) -> User:
     """The signed-in user; raises AuthError (401) or, for a cross-site write, 403."""
     user, how = authenticate(request)
     if user is None:
-        raise AuthError("sign in first", code="RC-AUTH-001",
-                        hint="open the web page to sign in, or run `rclaude login --server URL`")
+        raise AuthError(
+            "sign in first",
+            code="RC-AUTH-001",
+            hint="open the web page to sign in, or run `rclaude login --server URL`",
+        )
     if how == "cookie" and request.method not in _SAFE_METHODS:
         origin = request.headers.get("origin")
         if origin is None or origin.lower() not in allowed_origins(request):

@@ -35,8 +35,9 @@ class Batch:
     new_attempt: bool = False
 
 
-def _wait_read(log, task_id: str, attempt: int, after_seq: int, limit: int,
-               timeout: float) -> list[Chunk]:
+def _wait_read(
+    log, task_id: str, attempt: int, after_seq: int, limit: int, timeout: float
+) -> list[Chunk]:
     chunks = log.read(task_id, attempt, after_seq, limit)
     if chunks or not log.wait(task_id, attempt, after_seq, timeout):
         return chunks
@@ -74,9 +75,16 @@ class _Bell:
         self.listener.close()
 
 
-async def follow(platform, task: Task, *, attempt: int | None = None, after_seq: int = 0,
-                 start_attempt: int | None = None, limit: int = 16,
-                 idle_check: float = 1.0) -> AsyncIterator[Batch]:
+async def follow(
+    platform,
+    task: Task,
+    *,
+    attempt: int | None = None,
+    after_seq: int = 0,
+    start_attempt: int | None = None,
+    limit: int = 16,
+    idle_check: float = 1.0,
+) -> AsyncIterator[Batch]:
     """``attempt`` pins one attempt; ``start_attempt`` only says where to begin (a
     reconnecting client) and newer attempts still follow."""
     log = platform.log
@@ -88,8 +96,16 @@ async def follow(platform, task: Task, *, attempt: int | None = None, after_seq:
             if bell is not None:
                 chunks = await to_thread.run_sync(log.read, task.id, cur, after_seq, limit)
             else:  # one thread hop per batch: read, or wait then read
-                chunks = await to_thread.run_sync(_wait_read, log, task.id, cur, after_seq,
-                                                  limit, idle_check, limiter=_WAIT_LIMITER)
+                chunks = await to_thread.run_sync(
+                    _wait_read,
+                    log,
+                    task.id,
+                    cur,
+                    after_seq,
+                    limit,
+                    idle_check,
+                    limiter=_WAIT_LIMITER,
+                )
             if chunks:
                 final = next((i for i, c in enumerate(chunks) if c.kind is ChunkKind.FINAL), None)
                 if final is not None:
@@ -110,9 +126,14 @@ async def follow(platform, task: Task, *, attempt: int | None = None, after_seq:
                 yield Batch(cur, new_attempt=True)
                 continue
             if latest.state in TERMINAL_STATES and not await to_thread.run_sync(
-                    log.read, task.id, cur, after_seq, 1):
-                info = {"state": latest.state.value, "exit_code": latest.exit_code,
-                        "signal": latest.signal, "reason": latest.reason}
+                log.read, task.id, cur, after_seq, 1
+            ):
+                info = {
+                    "state": latest.state.value,
+                    "exit_code": latest.exit_code,
+                    "signal": latest.signal,
+                    "reason": latest.reason,
+                }
                 yield Batch(cur, [Chunk(after_seq + 1, ChunkKind.FINAL, json.dumps(info).encode())])
                 return
     finally:
@@ -120,8 +141,9 @@ async def follow(platform, task: Task, *, attempt: int | None = None, after_seq:
             bell.close()
 
 
-async def read_once(platform, task: Task, attempt: int, after_seq: int, wait: float,
-                    limit: int = 64) -> Batch | None:
+async def read_once(
+    platform, task: Task, attempt: int, after_seq: int, wait: float, limit: int = 64
+) -> Batch | None:
     """One long-poll step: the next batch within ``wait`` seconds, or None."""
     agen = follow(platform, task, attempt=attempt, after_seq=after_seq, limit=limit)
     try:

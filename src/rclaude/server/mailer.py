@@ -49,20 +49,27 @@ class SesMailer:
         if self._client is None:
             import boto3
 
-            self._client = boto3.client("ses", region_name=self.config.aws.region,
-                                        endpoint_url=self.config.aws.endpoint_url)
+            self._client = boto3.client(
+                "ses", region_name=self.config.aws.region, endpoint_url=self.config.aws.endpoint_url
+            )
         return self._client
 
     def send(self, to: str, subject: str, body: str) -> None:
         try:
             self._ses().send_email(
-                Source=self.sender, Destination={"ToAddresses": [to]},
-                Message={"Subject": {"Data": subject, "Charset": "UTF-8"},
-                         "Body": {"Text": {"Data": body, "Charset": "UTF-8"}}})
+                Source=self.sender,
+                Destination={"ToAddresses": [to]},
+                Message={
+                    "Subject": {"Data": subject, "Charset": "UTF-8"},
+                    "Body": {"Text": {"Data": body, "Charset": "UTF-8"}},
+                },
+            )
         except Exception as exc:  # botocore errors: translated at the boundary
-            raise BackendError(f"SES could not send mail to {to}: {exc.__class__.__name__}",
-                               code="RC-MAIL-001",
-                               hint="check that the sender address is verified in SES") from None
+            raise BackendError(
+                f"SES could not send mail to {to}: {exc.__class__.__name__}",
+                code="RC-MAIL-001",
+                hint="check that the sender address is verified in SES",
+            ) from None
         log.info("ses mailer: message %r sent to %s", subject, to)
 
 

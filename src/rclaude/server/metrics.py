@@ -37,8 +37,9 @@ class _StoreCollector:
         except Exception as exc:  # a scrape must not fail because the store hiccups
             log.warning("metrics: cannot read the store: %s", exc)
             return
-        yield GaugeMetricFamily("rclaude_queue_depth", "Visible + in-flight queue messages.",
-                                value=depth)
+        yield GaugeMetricFamily(
+            "rclaude_queue_depth", "Visible + in-flight queue messages.", value=depth
+        )
         g = GaugeMetricFamily("rclaude_workers", "Registered workers by state.", labels=["state"])
         for state, n in sorted(Tally(w.state for w in workers).items()):
             g.add_metric([state], n)
@@ -47,23 +48,36 @@ class _StoreCollector:
         for state, n in sorted(Tally(t.state.value for t in tasks).items()):
             g.add_metric([state], n)
         yield g
-        durations = [t.finished_at - t.started_at for t in tasks
-                     if t.state in TERMINAL_STATES and t.started_at and t.finished_at]
-        buckets = [(("+Inf" if b == float("inf") else str(b)), sum(d <= b for d in durations))
-                   for b in DURATION_BUCKETS]
-        yield HistogramMetricFamily("rclaude_task_duration_seconds",
-                                    "Run time of the newest 1000 finished tasks.",
-                                    buckets=buckets, sum_value=sum(durations))
+        durations = [
+            t.finished_at - t.started_at
+            for t in tasks
+            if t.state in TERMINAL_STATES and t.started_at and t.finished_at
+        ]
+        buckets = [
+            (("+Inf" if b == float("inf") else str(b)), sum(d <= b for d in durations))
+            for b in DURATION_BUCKETS
+        ]
+        yield HistogramMetricFamily(
+            "rclaude_task_duration_seconds",
+            "Run time of the newest 1000 finished tasks.",
+            buckets=buckets,
+            sum_value=sum(durations),
+        )
 
 
 class Metrics:
     def __init__(self, platform) -> None:
         self.registry = CollectorRegistry()
         self.registry.register(_StoreCollector(platform))
-        self.ws_clients = Gauge("rclaude_websocket_clients", "Open terminal WebSockets.",
-                                registry=self.registry)
-        self.requests = Counter("rclaude_http_requests", "HTTP requests served.",
-                                ["method", "status"], registry=self.registry)
+        self.ws_clients = Gauge(
+            "rclaude_websocket_clients", "Open terminal WebSockets.", registry=self.registry
+        )
+        self.requests = Counter(
+            "rclaude_http_requests",
+            "HTTP requests served.",
+            ["method", "status"],
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

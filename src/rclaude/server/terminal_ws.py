@@ -57,8 +57,9 @@ MAX_INPUT = 64 * 1024
 
 async def _refuse(ws: WebSocket, status: int, message: str) -> None:
     if "websocket.http.response" in ws.scope.get("extensions", {}):
-        await ws.send_denial_response(Response(message, status_code=status,
-                                               media_type="text/plain"))
+        await ws.send_denial_response(
+            Response(message, status_code=status, media_type="text/plain")
+        )
     else:
         await ws.accept()
         await ws.close(code=4000 + status, reason=message)
@@ -124,18 +125,25 @@ async def terminal(ws: WebSocket) -> None:
     metrics.ws_clients.inc()
     cur = attempt or max(task.attempt, 1)
     try:
-        await ws.send_text(json.dumps({"type": "hello", "attempt": cur, "after_seq": after_seq,
-                                       "task": _brief(task)}))
+        await ws.send_text(
+            json.dumps(
+                {"type": "hello", "attempt": cur, "after_seq": after_seq, "task": _brief(task)}
+            )
+        )
         fixed = q.get("fixed") in ("1", "true")
-        pump = asyncio.create_task(_pump(ws, app.state.platform, task, attempt, after_seq, flow,
-                                         fixed))
+        pump = asyncio.create_task(
+            _pump(ws, app.state.platform, task, attempt, after_seq, flow, fixed)
+        )
         reader = asyncio.create_task(_read_client(ws, svc, task, flow))
         done, pending = await asyncio.wait({pump, reader}, return_when=asyncio.FIRST_COMPLETED)
         for t in pending:
             t.cancel()
         for t in done:
-            if not t.cancelled() and t.exception() and not isinstance(
-                    t.exception(), WebSocketDisconnect | RuntimeError):
+            if (
+                not t.cancelled()
+                and t.exception()
+                and not isinstance(t.exception(), WebSocketDisconnect | RuntimeError)
+            ):
                 log.warning("websocket of task %s: %r", task.id, t.exception())
         if pump in done and not pump.cancelled() and pump.exception() is None:
             await ws.close(code=1000)
@@ -146,15 +154,27 @@ async def terminal(ws: WebSocket) -> None:
 
 
 def _brief(task) -> dict:
-    return {"id": task.id, "name": task.name, "state": task.state.value,
-            "attempt": task.attempt, "command": list(task.spec.command),
-            "cols": task.spec.cols, "rows": task.spec.rows}
+    return {
+        "id": task.id,
+        "name": task.name,
+        "state": task.state.value,
+        "attempt": task.attempt,
+        "command": list(task.spec.command),
+        "cols": task.spec.cols,
+        "rows": task.spec.rows,
+    }
 
 
-async def _pump(ws: WebSocket, platform, task, attempt, after_seq, flow: _Flow,
-                fixed: bool) -> None:
-    batches = logstream.follow(platform, task, attempt=attempt if fixed else None,
-                               start_attempt=attempt, after_seq=after_seq)
+async def _pump(
+    ws: WebSocket, platform, task, attempt, after_seq, flow: _Flow, fixed: bool
+) -> None:
+    batches = logstream.follow(
+        platform,
+        task,
+        attempt=attempt if fixed else None,
+        start_attempt=attempt,
+        after_seq=after_seq,
+    )
     async for batch in batches:
         if batch.new_attempt:
             flow.reset()
@@ -179,11 +199,22 @@ async def _pump(ws: WebSocket, platform, task, attempt, after_seq, flow: _Flow,
                 info = ch.final_info()
                 if info.get("state") == "lost" and not fixed:
                     continue  # the worker was lost: an "attempt" message follows
-                await ws.send_text(json.dumps({"type": "final", "seq": ch.seq, "info": info,
-                                               "exit_status": exit_status(info)}))
+                await ws.send_text(
+                    json.dumps(
+                        {
+                            "type": "final",
+                            "seq": ch.seq,
+                            "info": info,
+                            "exit_status": exit_status(info),
+                        }
+                    )
+                )
             else:
-                await ws.send_text(json.dumps({"type": "event", "seq": ch.seq,
-                                               "data": ch.data.decode("utf-8", "replace")}))
+                await ws.send_text(
+                    json.dumps(
+                        {"type": "event", "seq": ch.seq, "data": ch.data.decode("utf-8", "replace")}
+                    )
+                )
         if out:
             await _send_output(ws, flow, last, out)
 
@@ -204,8 +235,9 @@ async def _read_client(ws: WebSocket, svc, task, flow: _Flow) -> None:
         data = msg.get("bytes")
         if data is not None:
             for start in range(0, len(data), MAX_INPUT):  # a big paste: several events
-                await to_thread.run_sync(log_port.send_input, task.id, InputKind.DATA,
-                                         data[start:start + MAX_INPUT])
+                await to_thread.run_sync(
+                    log_port.send_input, task.id, InputKind.DATA, data[start : start + MAX_INPUT]
+                )
             continue
         try:
             ctl = json.loads(msg.get("text") or "{}")
@@ -219,7 +251,8 @@ async def _read_client(ws: WebSocket, svc, task, flow: _Flow) -> None:
             elif kind == "input":  # text keystrokes for clients that cannot send binary
                 raw = str(ctl.get("data", "")).encode()
                 for start in range(0, len(raw), MAX_INPUT):
-                    await to_thread.run_sync(log_port.send_input, task.id, InputKind.DATA,
-                                             raw[start:start + MAX_INPUT])
+                    await to_thread.run_sync(
+                        log_port.send_input, task.id, InputKind.DATA, raw[start : start + MAX_INPUT]
+                    )
         except (ValueError, KeyError, TypeError, AttributeError):
             continue  # a malformed control message is ignored, not fatal

@@ -60,8 +60,14 @@ async def missing(request: Request) -> Response:
             if store.exists(snapshot.blob_key(sha)):
                 continue
             url = store.presign(staging_key(user.id, sha), "PUT", 900)
-            out.append({"sha": sha, "method": "PUT", "url": url or f"/api/blobs/{sha}",
-                        "presigned": bool(url)})
+            out.append(
+                {
+                    "sha": sha,
+                    "method": "PUT",
+                    "url": url or f"/api/blobs/{sha}",
+                    "presigned": bool(url),
+                }
+            )
         return out
 
     return JSONResponse({"uploads": await to_thread.run_sync(plan)})
@@ -79,8 +85,11 @@ async def put_blob(request: Request) -> Response:
             async for part in request.stream():
                 size += len(part)
                 if size > MAX_BLOB:
-                    raise ValidationError("blob too large", code="RC-SNAP-006",
-                                          hint=f"files over {MAX_BLOB >> 20} MiB are not uploaded")
+                    raise ValidationError(
+                        "blob too large",
+                        code="RC-SNAP-006",
+                        hint=f"files over {MAX_BLOB >> 20} MiB are not uploaded",
+                    )
                 h.update(part)
                 fh.write(part)
         if h.hexdigest() != sha:
@@ -120,8 +129,11 @@ async def commit(request: Request) -> Response:
         if not isinstance(info, dict):
             raise ValidationError(f"bad entry for {rel!r}", code="RC-SNAP-008")
         try:
-            clean[rel] = {"sha": _check_sha(info["sha"]), "size": int(info["size"]),
-                          "mode": 0o755 if int(info["mode"]) & 0o111 else 0o644}
+            clean[rel] = {
+                "sha": _check_sha(info["sha"]),
+                "size": int(info["size"]),
+                "mode": 0o755 if int(info["mode"]) & 0o111 else 0o644,
+            }
         except (KeyError, TypeError, ValueError):
             raise ValidationError(f"bad entry for {rel!r}", code="RC-SNAP-008") from None
     for rel, target in links.items():
@@ -132,12 +144,18 @@ async def commit(request: Request) -> Response:
     store = request.app.state.platform.store
 
     def save() -> str:
-        absent = [info["sha"] for info in clean.values()
-                  if not store.exists(snapshot.blob_key(info["sha"]))
-                  and not _promote_staged(store, user.id, info["sha"])]
+        absent = [
+            info["sha"]
+            for info in clean.values()
+            if not store.exists(snapshot.blob_key(info["sha"]))
+            and not _promote_staged(store, user.id, info["sha"])
+        ]
         if absent:
-            raise ValidationError(f"{len(absent)} blob(s) were not uploaded (e.g. {absent[0][:12]})",
-                                  code="RC-SNAP-009", hint="upload the missing blobs first")
+            raise ValidationError(
+                f"{len(absent)} blob(s) were not uploaded (e.g. {absent[0][:12]})",
+                code="RC-SNAP-009",
+                hint="upload the missing blobs first",
+            )
         sid = manifest.id
         if not store.exists(snapshot.manifest_key(sid)):
             store.put(snapshot.manifest_key(sid), manifest.canonical())

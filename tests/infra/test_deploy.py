@@ -113,22 +113,27 @@ def test_destroy_deletes_the_stack(aws, tmp_path, moto_outputs, ecs_ami):
     assert destroy_deployment(req) is False  # nothing left to delete
 
 
-def test_stack_in_rollback_complete_is_a_conflict(aws, tmp_path):
-    cfn = _cfn(aws)
-    stack = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+def test_stack_stuck_in_progress_is_a_conflict(aws, tmp_path):
+    """A create that failed half-way leaves moto's stack CREATE_IN_PROGRESS: rclaude
+    refuses to submit anything on top of it."""
     import json
 
-    cfn.create_stack(StackName="rclaude-test", TemplateBody=json.dumps(stack))
-    from rclaude.infra.stack import Stack
+    broken = {
+        "Resources": {
+            "S": {
+                "Type": "AWS::EC2::Subnet",
+                "Properties": {"VpcId": "vpc-nope", "CidrBlock": "10.0.0.0/24"},
+            }
+        }
+    }
+    from botocore.exceptions import ClientError
 
-    s = Stack(cfn, "rclaude-test")
-    described = s.describe()
-    assert described is not None
-    # moto has no failing create; feed the status check the state AWS would report
-    s.describe = lambda: {**described, "StackStatus": "ROLLBACK_COMPLETE"}
+    with pytest.raises(ClientError):  # moto's own InvalidVpcID.NotFound
+        _cfn(aws).create_stack(StackName="rclaude-test", TemplateBody=json.dumps(broken))
     with pytest.raises(ConflictError) as info:
-        s.plan(moto_variant({"Resources": stack["Resources"]} | {"Outputs": {}}), {})
-    assert info.value.code == "RC-INFRA-002" and "--destroy" in info.value.hint
+        init_deployment(_request(aws, tmp_path))
+    assert info.value.code == "RC-INFRA-003" and "CREATE_IN_PROGRESS" in info.value.message
+    assert _cfn(aws).list_change_sets(StackName="rclaude-test")["Summaries"] == []
 
 
 def test_bad_input_fails_before_any_call(aws, tmp_path):

@@ -317,3 +317,12 @@ def test_failing_pre_hook_stops_before_aws(make_project, aws):
     assert not ec2.describe_vpcs(Filters=[{"Name": "tag-key", "Values": ["spot:deployment-id"]}])[
         "Vpcs"
     ]
+
+
+def test_open_to_the_world_is_allowed_only_explicitly_and_warned(make_project):
+    root = make_project("world")
+    cfg = root / ".spot/config.yaml"
+    cfg.write_text(cfg.read_text().replace("[198.51.100.7/32]", "[0.0.0.0/0]"))
+    plan = prepare(discover(root))
+    assert plan.cidrs == ["0.0.0.0/0"]
+    assert any("whole internet" in w for w in plan.project.warnings)

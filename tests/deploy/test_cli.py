@@ -85,6 +85,7 @@ def test_dry_run_json_has_no_secret_values(make_project):
     assert json.loads(out)["secrets"] == {"count": 1, "names": ["aws.key"]}
 
 
+@pytest.mark.slow
 def test_create_list_status_destroy_through_the_cli(make_project, aws, tmp_path):
     root = make_project("cli", aws_extra=f"endpoint_url: {aws}\nimage_parameter: {AMZN}")
     write(root, "secrets/pw", "hunter2\n")

@@ -161,6 +161,7 @@ def test_create_converge_rerun_and_destroy_touch_only_the_deployment(make_projec
     assert state["State"]["Name"] == "running"
 
 
+@pytest.mark.slow
 def test_changed_secret_is_updated_without_relaunch(make_project, aws):
     root = _project(make_project, aws, regions="  - {name: us-east-1, count: 1}")
     _create(root)
@@ -245,3 +246,12 @@ def test_top_up_moves_over_zones_and_types_on_partial_fulfilment():
     assert len(ids) == 4
     assert calls == [("t3.micro", "a", 4), ("t3.micro", "b", 3), ("t3a.micro", "a", 3)]
     assert "InsufficientInstanceCapacity" in notes[1]
+
+
+def test_zones_ranked_by_spot_price(aws):
+    ec2 = boto3.client("ec2", region_name="eu-west-1", endpoint_url=aws)
+    ranked = fleet.rank_zones(ec2, ["t3.micro"])
+    zones = [z for z, _ in ranked]
+    assert zones == sorted(zones) and len(zones) >= 2  # moto: one static price everywhere
+    prices = [p for _, p in ranked]
+    assert all(p is not None for p in prices) and prices == sorted(prices)

@@ -78,7 +78,7 @@ class DeploymentPlan:
             bundle_sha256=self.bundle.sha256,
             inline_bundle=self.bundle.data if self.inline else None,
             bundle_url=None if self.inline else _URL_PLACEHOLDER,
-            bucket=None if self.inline else "spot-deployer-bucket",
+            bucket="spot-deployer-bucket",
             bundle_key=None if self.inline else f"deployments/{self.deployment_id}/bundle.tgz",
             status_prefix=f"deployments/{self.deployment_id}/status",
             secret_id=secrets_mod.secret_name(self.deployment_id) if self.secrets else None,
@@ -262,12 +262,17 @@ def prepare(
     built = bundle.build(project)
     bundle.check_tarball(project, fetch_remote=fetch_remote)
     secret_set = secrets_mod.collect(project.secret_dir())
+    cidrs = resolve_cidrs(project.config.aws.allowed_cidrs, ip_resolver)
+    if "0.0.0.0/0" in cidrs:
+        project.warnings.append(
+            "allowed_cidrs contains 0.0.0.0/0: the instances' ports are open to the whole internet"
+        )
     plan = DeploymentPlan(
         project=project,
         bundle=built,
         secrets=secret_set,
         overrides=_overrides(project),
-        cidrs=resolve_cidrs(project.config.aws.allowed_cidrs, ip_resolver),
+        cidrs=cidrs,
         public_key=_public_key(project),
         services_order=order,
     )

@@ -68,6 +68,12 @@ def register(app: typer.Typer) -> None:
         prompt: str | None = typer.Option(None, help="Run the configured coding agent with this prompt."),
         repo: str | None = typer.Option(None, help="Git repository the agent works on."),
         branch: str | None = typer.Option(None, help="Base branch for --repo."),
+        auto_commit: bool | None = typer.Option(None, "--auto-commit/--no-auto-commit",
+                                                help="Commit the agent's changes on rclaude/<task>."),
+        push: bool | None = typer.Option(None, "--push/--no-push", help="Push the task branch."),
+        pull_request: bool | None = typer.Option(None, "--pull-request/--no-pull-request",
+                                                 help="Open a pull request (implies --auto-commit --push)."),
+        notify: bool = typer.Option(False, "--notify", help="Send the configured notifications."),
         as_json: bool = typer.Option(False, "--json", help="With --detach: print the task as JSON."),
     ) -> None:
         """Run a command (after --) or an agent prompt as a task and stream its output."""
@@ -86,12 +92,21 @@ def register(app: typer.Typer) -> None:
             raise UsageError("no command given", code="RC-USAGE-002",
                              hint="put the command after '--', e.g. rclaude run -- make test")
         cols, rows = _term_size()
+        extra: dict = {"notify": True} if notify else {}
+        if pull_request:
+            auto_commit = push = True if auto_commit is None else auto_commit
+            push = True if push is None else push
+        for key, value in (("auto_commit", auto_commit), ("push", push), ("pull_request", pull_request)):
+            if value is not None:
+                extra[key] = value
+        if repo:
+            no_sync = True  # the workspace is the clone, not this directory
         spec = TaskSpec(
             command=tuple(command), name=name, env=_parse_env(env), timeout=timeout or cfg.tasks.timeout,
             pty=cfg.tasks.pty and not no_pty, cols=cols, rows=rows,
             max_attempts=max_attempts or cfg.tasks.max_attempts, backend=cfg.backend,
             aws_mode=cfg.aws.mode if cfg.backend == "aws" else None, prompt=prompt, repo=repo,
-            branch=branch,
+            branch=branch, extra=extra,
         )
         from rclaude.platform import Platform
 
@@ -172,8 +187,14 @@ def register(app: typer.Typer) -> None:
             c.print(f"  attempt {a.number}: {a.state.value}" + (f" — {a.reason}" if a.reason else ""))
         if task.result:
             r = task.result
-            c.print(f"  changes:  {len(r['added'])} added, {len(r['modified'])} modified, "
-                    f"{len(r['deleted'])} deleted")
+            c.print(f"  changes:  {len(r.get('added', []))} added, {len(r.get('modified', []))} "
+                    f"modified, {len(r.get('deleted', []))} deleted")
+            if r.get("pull_request"):
+                c.print(f"  pull request: {r['pull_request']}")
+            agent = r.get("agent") or {}
+            if agent.get("cost_usd") is not None or agent.get("tokens"):
+                c.print(f"  agent:    {agent.get('tool_calls', 0)} tool calls, tokens {agent.get('tokens')}, "
+                        f"cost ${agent.get('cost_usd')}")
 
     @app.command()
     def logs(
@@ -186,11 +207,24 @@ def register(app: typer.Typer) -> None:
         svc = context.service()
         task = svc.get(task_ref)
         if as_json:
-            chunks = ([ev.chunk for ev in svc.follow(task, attempt=attempt) if ev.chunk]
-                      if follow else list(svc.read(task, attempt)))
+            # One JSON object per chunk; for agent tasks, the parsed agent events follow
+            # the chunk they were completed in ({"kind": "agent", "event": {...}}).
+            chunks = ((ev.chunk for ev in svc.follow(task, attempt=attempt) if ev.chunk)
+                      if follow else svc.read(task, attempt))
+            parser = None
+            if task.spec.prompt:
+                from rclaude.agent import StreamParser
+
+                parser = StreamParser()
             for ch in chunks:
                 sys.stdout.write(json.dumps({"seq": ch.seq, "kind": ch.kind.value, "ts": ch.ts,
                                              "data": ch.data.decode("utf-8", "replace")}) + "\n")
+                if parser is not None:
+                    events = parser.feed(ch.data) if ch.kind.value == "out" else parser.finish()
+                    for ev in events:
+                        sys.stdout.write(json.dumps({"seq": ch.seq, "kind": "agent",
+                                                     "event": ev.to_dict()}) + "\n")
+                sys.stdout.flush()
             return
         if follow:
             from rclaude.cli import terminal
@@ -241,13 +275,18 @@ def register(app: typer.Typer) -> None:
             print_json(r | {"pull_request": (task.result or {}).get("pull_request")})
         else:
             for mark, key in (("A", "added"), ("M", "modified"), ("D", "deleted")):
-                for rel in r[key]:
+                for rel in r.get(key, []):
                     typer.echo(f"{mark} {rel}")
-            if not (r["added"] or r["modified"] or r["deleted"]):
-                typer.echo("no changes")
+            git = r.get("git") or {}
+            if git.get("branch"):
+                typer.echo(f"branch: {git['branch']}" + (f" @ {git['commit'][:12]}" if git.get("commit") else ""))
+            for err in git.get("errors", []):
+                typer.echo(f"git error: {err}", err=True)
             if r.get("pull_request"):
                 typer.echo(f"pull request: {r['pull_request']}")
-        if download is not None:
+            if not (r.get("added") or r.get("modified") or r.get("deleted") or git):
+                typer.echo("no changes")
+        if download is not None and r.get("snapshot"):
             written = svc.download_results(task, download, apply_deletions=apply_deletions)
             typer.echo(f"wrote {len(written)} file(s) to {download}", err=True)
 

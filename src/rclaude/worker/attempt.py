@@ -17,6 +17,7 @@ from pathlib import Path
 from rclaude import snapshot
 from rclaude.errors import ConflictError, LeaseLostError, NotFoundError
 from rclaude.model import ACTIVE_STATES, Attempt, Lease, Task, TaskState
+from rclaude.worker.hooks import TaskHooks
 from rclaude.worker.process import Outcome, Process
 
 log = logging.getLogger("rclaude.worker")
@@ -89,8 +90,12 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
     seen_input = 0 if number == 1 else p.log.last_input_seq(task.id)
     outcome: Outcome
     result = None
+    hooks = TaskHooks(p, task, workspace)
+    mat = None
     try:
-        mat = snapshot.materialize(p.store, task.spec.snapshot_id, workspace)
+        if not task.spec.repo:
+            mat = snapshot.materialize(p.store, task.spec.snapshot_id, workspace)
+        hooks.before()
         argv = command_of(task, p)
         try:
             proc = Process(argv, cwd=str(workspace), env=task_env(task, number, workspace),
@@ -127,7 +132,8 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
                 )
             finally:
                 listener.close()
-        result = snapshot.collect_changes(p.store, mat)
+        result = snapshot.collect_changes(p.store, mat) if mat is not None else {}
+        result.update(hooks.after(TaskState.SUCCEEDED if outcome.exit_code == 0 else TaskState.FAILED))
     except Exception as exc:  # an infrastructure failure: record it, do not lose it
         log.exception("task %s attempt %s failed in the worker", task.id, number)
         outcome = Outcome(exit_code=None, signal=None, error=f"worker error: {exc}")
@@ -144,7 +150,10 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
         return None
     if outcome.cancelled and not running.stop_requested:
         outcome.cancelled = p.tasks.get(task.id).cancel_requested
-    return _finish(p, lease, task, number, worker_id, outcome, result)
+    final = _finish(p, lease, task, number, worker_id, outcome, result)
+    if task.spec.extra.get("notify"):
+        hooks.finished(p.tasks.get(task.id))
+    return final
 
 
 def _finish(p, lease, task: Task, number: int, worker_id: str, outcome: Outcome, result) -> TaskState:

@@ -71,3 +71,18 @@ def test_burst_of_50_scales_to_max_and_back_to_zero(footprint, mode):
     orch.reconcile(scale_down=True)
     assert compute.list() == []
     assert orch.figures.launches == 10 and orch.figures.stops == 10
+
+
+def test_platform_builds_the_aws_backend_with_its_worker_env(footprint, tmp_path):
+    """The composition root's wiring: worker_env passes the no-secrets check and
+    ``--aws-mode`` picks the mode."""
+    from rclaude.platform import Platform
+
+    config = footprint.config("ec2")
+    config.data_dir = tmp_path
+    config.queue = "sqs"
+    compute = Platform(config).compute_for("aws", aws_mode="shared")
+    assert isinstance(compute, AwsCompute) and compute.mode == "shared"
+    assert compute.worker_env["RCLAUDE_QUEUE"] == "sqs"
+    (worker,) = compute.launch(1)
+    assert worker.backend == "aws:shared" and worker.slots == 8

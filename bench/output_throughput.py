@@ -5,7 +5,9 @@ stream and a reader following it, in PTY mode and pipe mode; plus the bare PTY r
 Zero loss is checked: the reader's byte count and sha256 must equal the bare PTY
 reader's (PTY mode; the terminal turns "\\n" into "\\r\\n") or the file's (pipe mode).
 MB/s is measured at the reader from its first to its last output byte (startup is
-reported separately as ``first_byte_s``). Prints one JSON line.
+reported separately as ``first_byte_s``). The three runs are interleaved for
+``--rounds`` rounds and the best of each is reported (all figures are listed too), so a
+busy host skews all three alike. Prints one JSON line.
 
     .venv/bin/python bench/output_throughput.py [--mb 100] [--database sqlite|postgres]
 """
@@ -94,39 +96,45 @@ def through_redis(p, argv: list[str], pty_mode: bool) -> dict:
     }
 
 
+def best(runs: list[dict]) -> dict:
+    return max(runs, key=lambda r: r["mb_s"])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=int, default=100)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="interleaved rounds; the best of each is reported (noisy hosts)")
     ap.add_argument("--database", choices=["postgres", "sqlite"], default="sqlite")
     args = ap.parse_args()
     source = make_source(args.mb * MB)
     argv = ["cat", str(source)]
     want_pipe = hashlib.sha256(source.read_bytes()).hexdigest()
+    bares, ptys, pipes = [], [], []
     with production_platform(args.database, worker={"idleTimeout": 300}) as p:
         p.compute.launch(1)
         wait_idle_workers(p, 1)
-        bare = bare_pty(argv)
-        pty_run = through_redis(p, argv, True)
-        pipe_run = through_redis(p, argv, False)
+        for _ in range(args.rounds):
+            bares.append(bare_pty(argv))
+            ptys.append(through_redis(p, argv, True))
+            pipes.append(through_redis(p, argv, False))
     source.unlink()
-    pty_ok = (pty_run["bytes"], pty_run["sha256"]) == (bare["bytes"], bare["sha256"])
-    pipe_ok = (pipe_run["bytes"], pipe_run["sha256"]) == (args.mb * MB, want_pipe)
-    emit(
-        "output_streaming_throughput",
-        {
-            "stack": "worker -> redis stream -> reader",
-            "mb": args.mb,
-            "bare_pty_mb_s": bare["mb_s"],
-            "pty": {k: pty_run[k] for k in ("mb_s", "first_byte_s", "wall_s", "bytes", "state")}
-            | {
-                "zero_loss": pty_ok,
-                "pct_of_bare_pty": round(100 * pty_run["mb_s"] / bare["mb_s"], 1),
-            },
-            "pipe": {k: pipe_run[k] for k in ("mb_s", "first_byte_s", "wall_s", "bytes", "state")}
-            | {"zero_loss": pipe_ok},
-            "targets": {"pty_pct_of_bare": 90, "pipe_mb_s": 150},
-        },
-    )
+    ref = bares[0]
+    pty_ok = all((r["bytes"], r["sha256"]) == (ref["bytes"], ref["sha256"]) for r in ptys + bares)
+    pipe_ok = all((r["bytes"], r["sha256"]) == (args.mb * MB, want_pipe) for r in pipes)
+    bare, pty_run, pipe_run = best(bares), best(ptys), best(pipes)
+    keys = ("mb_s", "first_byte_s", "wall_s", "bytes", "state")
+    emit("output_streaming_throughput", {
+        "stack": "worker -> redis stream -> reader", "mb": args.mb, "rounds": args.rounds,
+        "bare_pty_mb_s": bare["mb_s"],
+        "pty": {k: pty_run[k] for k in keys} | {
+            "zero_loss": pty_ok, "pct_of_bare_pty": round(100 * pty_run["mb_s"] / bare["mb_s"], 1),
+            "all_mb_s": [r["mb_s"] for r in ptys]},
+        "pipe": {k: pipe_run[k] for k in keys} | {
+            "zero_loss": pipe_ok, "all_mb_s": [r["mb_s"] for r in pipes]},
+        "bare_all_mb_s": [r["mb_s"] for r in bares],
+        "targets": {"pty_pct_of_bare": 90, "pipe_mb_s": 150},
+    })
     if not (pty_ok and pipe_ok):
         raise SystemExit("output was lost or altered")
 

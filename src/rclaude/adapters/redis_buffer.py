@@ -38,7 +38,7 @@ BACKPRESSURE_BYTES = 8 * 1024 * 1024
 #: With more than this queued (the producer outruns Redis), consecutive unsent chunks of
 #: one attempt are merged (up to ``max_chunk``): fewer, larger entries cost Redis and
 #: readers less per byte. Below it every append stays its own entry.
-MERGE_ABOVE = 1024 * 1024
+MERGE_ABOVE = 256 * 1024
 
 
 @dataclass

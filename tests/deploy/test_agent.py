@@ -138,3 +138,80 @@ def test_secrets_are_fetched_and_written_0600(aws, tmp_path):
     cfg["secrets"]["secret_id"] = "spot/evil"
     with pytest.raises(spot_agent.AgentError, match="escapes"):
         spot_agent.fetch_secrets(cfg)
+
+
+def test_sigv4_matches_the_aws_documentation_example():
+    """The worked example of AWS's SigV4 documentation (IAM ListUsers, 2015-08-30)."""
+    hdrs = spot_agent.sign(
+        "GET",
+        "https://iam.amazonaws.com/?Action=ListUsers&Version=2010-05-08",
+        {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        b"",
+        {"key": "AKIDEXAMPLE", "secret": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"},
+        "us-east-1",
+        "iam",
+        "20150830T123600Z",
+    )
+    assert hdrs["authorization"].endswith(
+        "Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
+    )
+
+
+@pytest.mark.parametrize(
+    ("service", "method", "url", "body"),
+    [
+        (
+            "s3",
+            "PUT",
+            "https://b.s3.eu-west-1.amazonaws.com/deployments/x/status/i-1.json",
+            b'{"a": 1}',
+        ),
+        ("s3", "GET", "https://b.s3.eu-west-1.amazonaws.com/deployments/x/bundle-ab.tar.gz", b""),
+        (
+            "secretsmanager",
+            "POST",
+            "https://secretsmanager.eu-west-1.amazonaws.com/",
+            b'{"SecretId": "spot/x"}',
+        ),
+    ],
+)
+def test_sigv4_agrees_with_botocore(service, method, url, body):
+    from botocore.auth import S3SigV4Auth, SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    headers = (
+        {}
+        if service == "s3"
+        else {
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "secretsmanager.GetSecretValue",
+        }
+    )
+    req = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
+    auth_cls = S3SigV4Auth if service == "s3" else SigV4Auth
+    auth_cls(Credentials("AKID", "SECRET", "TOKEN"), service, "eu-west-1").add_auth(req)
+    if service == "s3":
+        headers["x-amz-content-sha256"] = req.headers["X-Amz-Content-SHA256"]
+    mine = spot_agent.sign(
+        method,
+        url,
+        headers,
+        body,
+        {"key": "AKID", "secret": "SECRET", "token": "TOKEN"},
+        "eu-west-1",
+        service,
+        req.headers["X-Amz-Date"],
+    )
+    assert mine["authorization"] == req.headers["Authorization"]
+
+
+def test_agent_source_stays_compatible_with_older_instance_pythons():
+    import ast
+    import inspect
+
+    source = inspect.getsource(spot_agent)
+    ast.parse(source, feature_version=(3, 8))
+    assert "datetime.UTC" not in source and "_dt.UTC" not in source
+    for newer in (".removeprefix(", ".removesuffix(", "strict=True"):
+        assert newer not in source

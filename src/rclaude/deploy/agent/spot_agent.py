@@ -119,29 +119,42 @@ def _credentials() -> dict:
     return {"key": doc["AccessKeyId"], "secret": doc["SecretAccessKey"], "token": doc["Token"]}
 
 
-def aws_request(
-    method: str, service: str, region: str, url: str, body: bytes = b"", headers: dict | None = None
-) -> bytes:
-    """One SigV4-signed request; returns the response body."""
-    creds = _credentials()
+def sign(
+    method: str,
+    url: str,
+    headers: dict,
+    body: bytes,
+    creds: dict,
+    region: str,
+    service: str,
+    amz_date: str,
+) -> dict:
+    """SigV4: return ``headers`` (lower-cased) plus ``x-amz-date`` and ``authorization``.
+
+    ``url`` must already be URI-encoded; its path is used as the canonical URI as is
+    (S3 semantics, and exact for the plain paths used here).
+    """
     parsed = urllib.parse.urlsplit(url)
-    now = _dt.datetime.now(_dt.UTC)
-    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
-    hdrs = {k.lower(): v for k, v in (headers or {}).items()}
+    day = amz_date[:8]
+    hdrs = {k.lower(): str(v) for k, v in headers.items()}
     hdrs["host"] = parsed.netloc
     hdrs["x-amz-date"] = amz_date
-    hdrs["x-amz-content-sha256"] = hashlib.sha256(body).hexdigest()
     if creds.get("token"):
         hdrs["x-amz-security-token"] = creds["token"]
+    payload = hdrs.get("x-amz-content-sha256") or hashlib.sha256(body).hexdigest()
     signed = ";".join(sorted(hdrs))
+    query = sorted(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
     canonical = "\n".join(
         [
             method,
-            urllib.parse.quote(parsed.path or "/"),
-            "&".join(sorted(parsed.query.split("&"))) if parsed.query else "",
-            "".join(f"{k}:{hdrs[k].strip()}\n" for k in sorted(hdrs)),
+            parsed.path or "/",
+            "&".join(
+                f"{urllib.parse.quote(k, safe='-_.~')}={urllib.parse.quote(v, safe='-_.~')}"
+                for k, v in query
+            ),
+            "".join(f"{k}:{' '.join(hdrs[k].split())}\n" for k in sorted(hdrs)),
             signed,
-            hdrs["x-amz-content-sha256"],
+            payload,
         ]
     )
     scope = f"{day}/{region}/{service}/aws4_request"
@@ -156,6 +169,21 @@ def aws_request(
         f"AWS4-HMAC-SHA256 Credential={creds['key']}/{scope}, "
         f"SignedHeaders={signed}, Signature={sig}"
     )
+    return hdrs
+
+
+def aws_request(
+    method: str, service: str, region: str, url: str, body: bytes = b"", headers: dict | None = None
+) -> bytes:
+    """One SigV4-signed request; returns the response body."""
+    hdrs = dict(headers or {})
+    if service == "s3":
+        hdrs["x-amz-content-sha256"] = hashlib.sha256(body).hexdigest()
+    # timezone.utc (not the 3.11-only alias): the agent runs on Python 3.8+ (Ubuntu 20.04)
+    now = _dt.datetime.now(_dt.timezone.utc)  # noqa: UP017
+    hdrs = sign(
+        method, url, hdrs, body, _credentials(), region, service, now.strftime("%Y%m%dT%H%M%SZ")
+    )
     req = urllib.request.Request(url, data=body or None, method=method, headers=hdrs)
     with urllib.request.urlopen(req, timeout=60) as resp:
         return resp.read()
@@ -167,8 +195,10 @@ def _home(cfg: dict) -> str:
 
 
 def _s3_url(cfg: dict, bucket: str, key: str) -> str:
-    base = cfg.get("endpoint_url") or f"https://s3.{_home(cfg)}.amazonaws.com"
-    return f"{base.rstrip('/')}/{bucket}/{urllib.parse.quote(key)}"
+    """Virtual-hosted URL on AWS; path style on a custom endpoint (moto, MinIO)."""
+    if cfg.get("endpoint_url"):
+        return f"{cfg['endpoint_url'].rstrip('/')}/{bucket}/{urllib.parse.quote(key)}"
+    return f"https://{bucket}.s3.{_home(cfg)}.amazonaws.com/{urllib.parse.quote(key)}"
 
 
 # -- commands --------------------------------------------------------------------------
@@ -312,7 +342,7 @@ def status(cfg: dict, phase: str, state: str) -> None:
         "failed_phase": failed,
         "log_tail": tail,
         "host_keys": keys,
-        "time": _dt.datetime.now(_dt.UTC).isoformat(),
+        "time": _dt.datetime.now(_dt.timezone.utc).isoformat(),  # noqa: UP017
     }
     body = json.dumps(doc).encode()
     if st.get("url"):

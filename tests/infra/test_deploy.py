@@ -71,6 +71,8 @@ def test_deploy_writes_outputs_into_config_then_reruns_as_no_op(
     # access block and lifecycle are asserted on the template in test_template.py)
 
     before = path.read_text()
+    explicit_default = _request(aws, tmp_path, parameters={"MaxReceiveCount": "3"})
+    assert init_deployment(explicit_default).plan.empty  # same as the template default
     again = init_deployment(req)
     assert again.plan.exists and again.plan.empty and again.plan.change_set is None
     sets = _cfn(aws).list_change_sets(StackName="rclaude-test")["Summaries"]
@@ -151,6 +153,9 @@ def test_bad_input_fails_before_any_call(aws, tmp_path):
     assert "AllowedCidr" in info.value.hint
     with pytest.raises(UsageError):
         init_deployment(_request(aws, tmp_path, parameters={"AllowedCidr": "everyone"}))
+    with pytest.raises(Exception) as info:
+        init_deployment(_request(aws, tmp_path, parameters={"EcsInstanceType": "t3.mediun"}))
+    assert info.value.code == "RC-AWS-011"
     assert _cfn(aws).list_stacks()["StackSummaries"] == []
 
 
@@ -164,3 +169,21 @@ def test_missing_credentials_stop_before_anything_is_created(aws, tmp_path, monk
     assert info.value.code == "RC-AWS-001"
     monkeypatch.undo()
     assert _cfn(aws).list_stacks()["StackSummaries"] == []
+
+
+def test_parameter_change_is_not_mistaken_for_no_change(aws, tmp_path, moto_outputs, ecs_ami):
+    from rclaude.infra.stack import Stack
+    from rclaude.infra.template import build_template
+    from tests.compute_aws.faults import record
+
+    init_deployment(_request(aws, tmp_path))
+    cfn = _cfn(aws)
+    calls = record(cfn, "CreateChangeSet")
+    stack = Stack(cfn, "rclaude-test", poll=0.05)
+    template = moto_variant(build_template())
+    assert stack.plan(template, {"Deployment": "test"}, dry_run=True).empty
+    assert calls == []  # same template, same parameters: nothing submitted
+    stack.plan(template, {"Deployment": "test", "MaxReceiveCount": "5"}, dry_run=True)
+    assert len(calls) == 1  # a different value goes to CloudFormation for a real diff
+    stack.plan(template, {"Deployment": "other"}, dry_run=True)
+    assert len(calls) == 2

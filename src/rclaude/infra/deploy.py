@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rclaude import awsutil
-from rclaude.compute.aws.validate import check_region
+from rclaude.compute.aws.validate import check_instance_type, check_region
 from rclaude.errors import ConfigError, UsageError, Where, closest
 from rclaude.infra import outputs as outputs_mod
 from rclaude.infra.stack import Stack, StackPlan
@@ -109,6 +109,8 @@ def validate(req: DeployRequest) -> None:
             )
         if "AllowedPattern" in spec and not re.match(spec["AllowedPattern"], value):
             raise UsageError(f"parameter {key}={value!r} is malformed", code="RC-INFRA-012")
+        if key == "EcsInstanceType":
+            check_instance_type(value, key="--param EcsInstanceType")
 
 
 def template_for(req: DeployRequest) -> dict:

@@ -148,7 +148,16 @@ class Stack:
         if current != json.loads(body):
             return False
         live = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
-        return all(live.get(k) == v for k, v in parameters.items())
+        # A parameter not passed falls back to its Default on update (not to the previous
+        # value), so the defaults are part of what must match. SSM-typed defaults are
+        # skipped: a newer value behind the same SSM name alone does not redeploy.
+        wanted = {
+            k: str(spec["Default"])
+            for k, spec in current.get("Parameters", {}).items()
+            if "Default" in spec and not str(spec.get("Type", "")).startswith("AWS::SSM::")
+        }
+        wanted.update(parameters)
+        return all(live.get(k) == v for k, v in wanted.items())
 
     def _change_set(self, body: str, parameters: dict[str, str], exists: bool) -> StackPlan:
         import secrets

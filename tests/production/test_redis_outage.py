@@ -3,6 +3,7 @@ a reader following the stream across a redis-server restart sees every byte once
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -105,3 +106,20 @@ def test_reader_follows_across_a_redis_restart_without_loss_or_duplicates(redis_
         reader.close_log()
     assert [c.seq for c in got] == list(range(1, n + 2))
     assert b"".join(c.data for c in got[:-1]) == b"".join(f"{i:05d}\n".encode() for i in range(n))
+
+
+def test_backlog_is_merged_without_loss_or_gaps(redis_srv):
+    lg = make_log(redis_srv.url)
+    try:
+        parts = [os.urandom(4096) for _ in range(2000)]  # 8 MB, faster than Redis takes it
+        for part in parts:
+            lg.append("t", 1, part)
+        lg.close("t", 1, {"state": "succeeded"})
+        chunks = []
+        while not chunks or chunks[-1].kind is not ChunkKind.FINAL:
+            chunks += lg.read("t", 1, after_seq=chunks[-1].seq if chunks else 0)
+        assert [c.seq for c in chunks] == list(range(1, len(chunks) + 1))
+        assert b"".join(c.data for c in chunks[:-1]) == b"".join(parts)
+        assert len(chunks) - 1 < len(parts)  # the backlog was merged into fewer entries
+    finally:
+        lg.close_log()

@@ -90,7 +90,7 @@ class SqsQueue:
             with awsutil.translate_aws_errors("find the SQS dead-letter queue"):
                 attrs = self.client.get_queue_attributes(
                     QueueUrl=self.url, AttributeNames=["RedrivePolicy"]
-                )["Attributes"]
+                ).get("Attributes", {})
                 policy = attrs.get("RedrivePolicy")
                 if not policy:
                     raise ConfigError(

@@ -52,8 +52,13 @@ def client(
     region: str | None = None,
     endpoint_url: str | None = None,
     profile: str | None = None,
+    max_attempts: int | None = None,
+    connect_timeout: float | None = None,
 ) -> Any:
     """A boto3 client for ``service`` with adaptive retries.
+
+    ``max_attempts``/``connect_timeout`` shorten retries for optional look-ups (a live
+    spot price) that must not hang a command when AWS is unreachable.
 
     ``endpoint_url`` points every call at another endpoint (a moto server in tests,
     LocalStack, a VPC endpoint); None means AWS itself. Credentials come from the
@@ -74,7 +79,14 @@ def client(
             service,
             region_name=region,
             endpoint_url=endpoint_url,
-            config=BotoConfig(retries=dict(RETRY_CONFIG), user_agent_extra="rclaude"),
+            config=BotoConfig(
+                retries={
+                    **RETRY_CONFIG,
+                    **({"max_attempts": max_attempts} if max_attempts else {}),
+                },
+                connect_timeout=connect_timeout or 60,
+                user_agent_extra="rclaude",
+            ),
         )
     except ProfileNotFound:
         raise ConfigError(

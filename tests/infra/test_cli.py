@@ -88,6 +88,11 @@ def test_cost_json(cli):
     assert result.exit_code == 0
     data = json.loads(result.output)
     assert len(data["modes"]) == 4 and len(data["phases"]) == 4
+    assert data["modes"][0]["price_source"] == "estimate"
+    live = json.loads(cli("cost", "--json").output)  # the config points at moto
+    assert live["modes"][0]["price_source"] == "spot price history"
+    table = cli("cost")
+    assert "4: planet" in table.output and "fargate" in table.output
 
 
 def test_check_exit_status(cli):

@@ -145,6 +145,8 @@ def register(app: typer.Typer) -> None:
                     region=cfg.aws.region,
                     endpoint_url=cfg.aws.endpoint_url,
                     profile=cfg.aws.profile,
+                    max_attempts=2,
+                    connect_timeout=3,
                 )
             except Exception as exc:
                 warn(f"no live spot prices: {exc}")
@@ -254,7 +256,7 @@ def _render_cost(data: dict) -> None:
         "USD/month/worker",
         "price",
     ):
-        modes.add_column(col)
+        modes.add_column(col, no_wrap=col == "mode")
     for m in data["modes"]:
         modes.add_row(
             m["mode"],
@@ -279,7 +281,7 @@ def _render_cost(data: dict) -> None:
         "regions",
         "total",
     ):
-        phases.add_column(col)
+        phases.add_column(col, no_wrap=col in ("phase", "total"))
     for p in data["phases"]:
         phases.add_row(
             p["name"],

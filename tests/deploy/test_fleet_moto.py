@@ -255,3 +255,28 @@ def test_zones_ranked_by_spot_price(aws):
     assert zones == sorted(zones) and len(zones) >= 2  # moto: one static price everywhere
     prices = [p for _, p in ranked]
     assert all(p is not None for p in prices) and prices == sorted(prices)
+
+
+def test_half_finished_network_is_repaired_not_duplicated(make_project, aws):
+    """An earlier run died after creating the VPC and gateway but before attaching it."""
+    root = make_project("half", aws_extra=f"endpoint_url: {aws}\nimage_parameter: {AMZN}")
+    did = "half"
+    ec2 = boto3.client("ec2", region_name="us-west-2", endpoint_url=aws)
+    tags = [{"Key": "spot:deployment-id", "Value": did}]
+    vpc = ec2.create_vpc(
+        CidrBlock="10.83.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": tags}]
+    )["Vpc"]["VpcId"]
+    igw = ec2.create_internet_gateway(
+        TagSpecifications=[{"ResourceType": "internet-gateway", "Tags": tags}]
+    )["InternetGateway"]["InternetGatewayId"]
+    _create(root)
+    flt = [{"Name": "tag:spot:deployment-id", "Values": [did]}]
+    gws = ec2.describe_internet_gateways(Filters=flt)["InternetGateways"]
+    assert [g["InternetGatewayId"] for g in gws] == [igw]
+    assert gws[0]["Attachments"][0]["VpcId"] == vpc
+    assert [v["VpcId"] for v in ec2.describe_vpcs(Filters=flt)["Vpcs"]] == [vpc]
+    deployer.destroy(
+        AwsContext(endpoint_url=aws), did, ["us-west-2"], home_region="us-west-2", bucket=None
+    )
+    assert not ec2.describe_internet_gateways(Filters=flt)["InternetGateways"]
+    assert not ec2.describe_vpcs(Filters=flt)["Vpcs"]

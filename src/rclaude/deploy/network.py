@@ -10,9 +10,10 @@ belongs to the deployment.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
-from rclaude.deploy.aws import TAG_ID, tag_spec
+from rclaude.deploy.aws import TAG_ID, error_code, tag_spec
 
 VPC_CIDR = "10.83.0.0/16"
 
@@ -48,30 +49,45 @@ class RegionNetwork:
                 CidrBlock=VPC_CIDR, TagSpecifications=tag_spec("vpc", self.tags)
             )["Vpc"]["VpcId"]
         vpc_filter = [{"Name": "vpc-id", "Values": [self.vpc_id]}]
-        igws = ec2.describe_internet_gateways(
-            Filters=[{"Name": "attachment.vpc-id", "Values": [self.vpc_id]}]
-        )["InternetGateways"]
+        # Look up by tag as well as by attachment, so a half-finished earlier run (gateway
+        # created, attach failed) is repaired instead of leaking a second gateway.
+        igws = (
+            ec2.describe_internet_gateways(Filters=_id_filter(self.deployment_id))[
+                "InternetGateways"
+            ]
+            or ec2.describe_internet_gateways(
+                Filters=[{"Name": "attachment.vpc-id", "Values": [self.vpc_id]}]
+            )["InternetGateways"]
+        )
         if igws:
             igw_id = igws[0]["InternetGatewayId"]
+            attached = {a.get("VpcId") for a in igws[0].get("Attachments", [])}
         else:
             igw_id = ec2.create_internet_gateway(
                 TagSpecifications=tag_spec("internet-gateway", self.tags)
             )["InternetGateway"]["InternetGatewayId"]
+            attached = set()
+        if self.vpc_id not in attached:
             ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=self.vpc_id)
         tables = ec2.describe_route_tables(Filters=vpc_filter + _id_filter(self.deployment_id))[
             "RouteTables"
         ]
         if tables:
-            self.route_table_id = tables[0]["RouteTableId"]
+            table = tables[0]
         else:
-            self.route_table_id = ec2.create_route_table(
+            table = ec2.create_route_table(
                 VpcId=self.vpc_id, TagSpecifications=tag_spec("route-table", self.tags)
-            )["RouteTable"]["RouteTableId"]
+            )["RouteTable"]
+        self.route_table_id = table["RouteTableId"]
+        if not any(r.get("DestinationCidrBlock") == "0.0.0.0/0" for r in table.get("Routes", [])):
             ec2.create_route(
                 RouteTableId=self.route_table_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id
             )
+        associated = {a.get("SubnetId") for a in table.get("Associations", [])}
         for s in ec2.describe_subnets(Filters=vpc_filter)["Subnets"]:
             self.subnets[s["AvailabilityZone"]] = s["SubnetId"]
+            if s["SubnetId"] not in associated:
+                ec2.associate_route_table(RouteTableId=self.route_table_id, SubnetId=s["SubnetId"])
         self._ensure_security_group(cidrs, ports)
         if public_key:
             name = key_name(self.deployment_id)
@@ -144,7 +160,9 @@ def teardown(ec2, deployment_id: str) -> list[str]:
     """Delete the deployment's network in this region; return what was deleted.
 
     Instances must already be terminated. Only resources tagged with the deployment id
-    (or living inside its tagged VPC) are touched.
+    (or living inside its tagged VPC) are touched. Deletes are retried for a while on
+    ``DependencyViolation`` because AWS releases network interfaces of terminated
+    instances a little after they are reported terminated.
     """
     deleted: list[str] = []
     for kp in ec2.describe_key_pairs(
@@ -157,7 +175,7 @@ def teardown(ec2, deployment_id: str) -> list[str]:
         vf = [{"Name": "vpc-id", "Values": [vpc_id]}]
         for sg in ec2.describe_security_groups(Filters=vf)["SecurityGroups"]:
             if sg["GroupName"] != "default":
-                ec2.delete_security_group(GroupId=sg["GroupId"])
+                _patiently(ec2.delete_security_group, GroupId=sg["GroupId"])
                 deleted.append(f"security-group {sg['GroupId']}")
         for rt in ec2.describe_route_tables(Filters=vf)["RouteTables"]:
             if any(a.get("Main") for a in rt.get("Associations", [])):
@@ -168,14 +186,39 @@ def teardown(ec2, deployment_id: str) -> list[str]:
             ec2.delete_route_table(RouteTableId=rt["RouteTableId"])
             deleted.append(f"route-table {rt['RouteTableId']}")
         for sn in ec2.describe_subnets(Filters=vf)["Subnets"]:
-            ec2.delete_subnet(SubnetId=sn["SubnetId"])
+            _patiently(ec2.delete_subnet, SubnetId=sn["SubnetId"])
             deleted.append(f"subnet {sn['SubnetId']}")
         for igw in ec2.describe_internet_gateways(
             Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}]
         )["InternetGateways"]:
-            ec2.detach_internet_gateway(InternetGatewayId=igw["InternetGatewayId"], VpcId=vpc_id)
-            ec2.delete_internet_gateway(InternetGatewayId=igw["InternetGatewayId"])
-            deleted.append(f"internet-gateway {igw['InternetGatewayId']}")
-        ec2.delete_vpc(VpcId=vpc_id)
+            _patiently(
+                ec2.detach_internet_gateway,
+                InternetGatewayId=igw["InternetGatewayId"],
+                VpcId=vpc_id,
+            )
+        _patiently(ec2.delete_vpc, VpcId=vpc_id)
         deleted.append(f"vpc {vpc_id}")
+    for igw in ec2.describe_internet_gateways(Filters=_id_filter(deployment_id))[
+        "InternetGateways"
+    ]:
+        for a in igw.get("Attachments", []):
+            ec2.detach_internet_gateway(
+                InternetGatewayId=igw["InternetGatewayId"], VpcId=a["VpcId"]
+            )
+        ec2.delete_internet_gateway(InternetGatewayId=igw["InternetGatewayId"])
+        deleted.append(f"internet-gateway {igw['InternetGatewayId']}")
     return deleted
+
+
+def _patiently(call, *, attempts: int = 24, delay: float = 5.0, **kwargs):
+    """``call(**kwargs)``, retried while AWS reports ``DependencyViolation``."""
+    from botocore.exceptions import ClientError
+
+    for i in range(attempts):
+        try:
+            return call(**kwargs)
+        except ClientError as exc:
+            if error_code(exc) != "DependencyViolation" or i == attempts - 1:
+                raise
+            time.sleep(delay)
+    return None

@@ -124,3 +124,9 @@ def test_aws_workers_list_and_gc(cli, aws):
     swept = cli("aws-workers", "gc")
     assert f"removed {worker.id} (ec2): idle" in swept.output
     assert json.loads(cli("aws-workers", "list", "--json").output) == []
+
+
+def test_gc_all_modes_survives_a_missing_cluster(cli):
+    result = cli("aws-workers", "gc", "--all-modes", "--dry-run")
+    assert result.exit_code == 0
+    assert "would remove 0 orphaned worker(s)" in result.output

@@ -227,8 +227,17 @@ def register(app: typer.Typer) -> None:
             warn(f"worker registry unavailable ({exc}); not sweeping unregistered workers")
         modes = list(AWS_MODES) if all_modes else [mode]
         reports = {}
+        from rclaude.errors import RclaudeError
+
         for m in modes:
-            report = _compute(m).sweep(known=known, grace=grace, dry_run=dry_run)
+            try:
+                report = _compute(m).sweep(known=known, grace=grace, dry_run=dry_run)
+            except RclaudeError as exc:
+                if not all_modes:
+                    raise
+                # e.g. no ECS cluster: the other modes are still swept
+                warn(f"{m}: {exc.message}")
+                continue
             reports[m or cfg.aws.mode] = report
         if as_json:
             print_json({m: r.__dict__ for m, r in reports.items()})

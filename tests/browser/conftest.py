@@ -32,7 +32,8 @@ def web_server(tmp_path_factory):
     if not os.path.exists(DIST):
         pytest.fail("the web UI is not built: run scripts/build-web.sh")
     root = tmp_path_factory.mktemp("web")
-    srv = Server(root, free_port(), base_env(root)).start()
+    env = base_env(root) | {"RCLAUDE_SERVER__LOGIN_LIMIT": "1000"}  # many sign-ins, one IP
+    srv = Server(root, free_port(), env).start()
     yield srv
     srv.stop()
 

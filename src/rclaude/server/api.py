@@ -119,7 +119,12 @@ async def submit(request: Request) -> Response:
             )
     if not raw.get("backend"):
         spec = replace(spec, backend=platform.config.backend)
-    task = await to_thread.run_sync(lambda: _svc(request).submit(spec, owner=user.id))
+    # Scale up at once when this server runs the orchestrator; otherwise leave it to the
+    # external one (``serve --no-orchestrator``).
+    scale = request.app.state.orchestrator
+    task = await to_thread.run_sync(
+        lambda: _svc(request).submit(spec, owner=user.id, reconcile=scale)
+    )
     return JSONResponse(task_json(task), status_code=201)
 
 

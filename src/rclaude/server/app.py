@@ -160,6 +160,7 @@ def create_app(platform, *, orchestrator: bool | None = None) -> Starlette:
 
     app = Starlette(routes=_routes(), lifespan=lifespan, exception_handlers={RclaudeError: _error})
     app.state.platform = platform
+    app.state.orchestrator = run_orchestrator
     app.state.auth = AuthStore(platform.tasks.engine, platform.config.server)
     app.state.mailer = build_mailer(platform)
     app.state.metrics = Metrics(platform)

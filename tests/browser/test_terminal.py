@@ -163,3 +163,19 @@ def test_task_started_from_the_cli_is_watched_and_driven_in_the_browser(
     page.wait_for_selector("#task-state:has-text('running')")
     page.click("#task-cancel")
     page.wait_for_selector("#task-state:has-text('cancelled')")
+
+
+def test_start_form_uploads_a_project_folder(page, web_server, tmp_path):
+    project = tmp_path / "myproj"
+    (project / "sub").mkdir(parents=True)
+    (project / "hello.txt").write_text("from the folder\n")
+    (project / "sub" / "x.bin").write_bytes(bytes(range(256)))
+    page.goto(web_server.url + "/")
+    page.set_input_files("#new-project", str(project))
+    page.fill("#new-command", "sh -c 'cat hello.txt; md5sum sub/x.bin'")
+    page.click("#new-submit")
+    page.wait_for_url("**/tasks/*")
+    poll(page, "() => !!(window.rclaude && window.rclaude.final)")
+    out = page.evaluate("window.rclaude.output")
+    # bytes 0..255 survive the browser's hashing and upload unchanged
+    assert out == "from the folder\r\ne2c865db4162bed963bfaa9ef6ac18f0  sub/x.bin\r\n"

@@ -77,6 +77,7 @@ class Outbox:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopped = False
+        self._writer_idle = True
         self._down_since: float | None = None
         self.outages = 0
 
@@ -132,7 +133,8 @@ class Outbox:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="redis-outbox", daemon=True)
                 self._thread.start()
-            self._cond.notify_all()
+            if self._writer_idle:  # a busy writer finds the chunk when it comes back
+                self._cond.notify_all()
 
     def failure(self, key: tuple[str, int]) -> RclaudeError | None:
         with self._cond:
@@ -184,7 +186,9 @@ class Outbox:
         while True:
             with self._cond:
                 while not self._queue and not self._stopped:
+                    self._writer_idle = True
                     self._cond.wait()
+                self._writer_idle = False
                 if not self._queue:
                     return
                 if not resend and self._bytes > MERGE_ABOVE:

@@ -17,8 +17,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2",
-           "ap-northeast-1", "sa-east-1", "ca-central-1"]
+REGIONS = [
+    "us-east-1",
+    "us-west-2",
+    "eu-west-1",
+    "eu-central-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+    "sa-east-1",
+    "ca-central-1",
+]
 AMZN = "/aws/service/ami-amazon-linux-latest/amzn2-ami-hvm-x86_64-gp2"
 
 
@@ -31,11 +39,12 @@ def main() -> None:
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    from tests.support.moto_server import moto_server
+
     from rclaude.deploy import deployer
     from rclaude.deploy.aws import AwsContext
     from rclaude.deploy.discovery import discover
     from rclaude.deploy.plan import prepare
-    from tests.support.moto_server import moto_server
 
     regions = REGIONS[: args.regions]
     per, extra = divmod(args.instances, len(regions))
@@ -46,12 +55,17 @@ def main() -> None:
         (root / "deployment/setup.sh").write_text("#!/bin/bash\necho bench\n")
         (root / "secrets").mkdir()
         (root / "secrets/token").write_text("t\n")
-        lines = [f"  - {{name: {r}, count: {per + (1 if i < extra else 0)}, "
-                 f"instance_type: [t3.micro, t3a.micro]}}" for i, r in enumerate(regions)]
+        lines = [
+            f"  - {{name: {r}, count: {per + (1 if i < extra else 0)}, "
+            f"instance_type: [t3.micro, t3a.micro]}}"
+            for i, r in enumerate(regions)
+        ]
         (root / ".spot/config.yaml").write_text(
             "aws:\n  deployment_name: bench\n  allowed_cidrs: [198.51.100.7/32]\n"
             f"  endpoint_url: {url}\n  image_parameter: {AMZN}\nregions:\n"
-            + "\n".join(lines) + "\n")
+            + "\n".join(lines)
+            + "\n"
+        )
 
         plan = prepare(discover(root))
         ctx = AwsContext(endpoint_url=url)
@@ -65,19 +79,23 @@ def main() -> None:
         deployer.create(prepare(discover(root)), ctx2)
         rerun_s = time.perf_counter() - t0
 
-    print(json.dumps({
-        "benchmark": "deploy_fleet",
-        "instances": launched,
-        "regions": len(regions),
-        "create_wall_s": round(create_s, 3),
-        "create_api_calls": ctx.total_calls,
-        "api_calls_per_instance": round(ctx.total_calls / max(launched, 1), 3),
-        "create_mutating_calls": sum(ctx.mutating_calls.values()),
-        "run_instances_calls": ctx.calls.get("ec2:RunInstances", 0),
-        "rerun_wall_s": round(rerun_s, 3),
-        "rerun_api_calls": ctx2.total_calls,
-        "rerun_mutating_calls": sum(ctx2.mutating_calls.values()),
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "deploy_fleet",
+                "instances": launched,
+                "regions": len(regions),
+                "create_wall_s": round(create_s, 3),
+                "create_api_calls": ctx.total_calls,
+                "api_calls_per_instance": round(ctx.total_calls / max(launched, 1), 3),
+                "create_mutating_calls": sum(ctx.mutating_calls.values()),
+                "run_instances_calls": ctx.calls.get("ec2:RunInstances", 0),
+                "rerun_wall_s": round(rerun_s, 3),
+                "rerun_api_calls": ctx2.total_calls,
+                "rerun_mutating_calls": sum(ctx2.mutating_calls.values()),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

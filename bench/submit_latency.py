@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import embedded_platform, emit, stop_workers, summary_ms  # noqa: E402
+from _common import embedded_platform, emit, stop_workers, summary_ms
 
 
 def first_byte(p, spec, *, reconcile: bool) -> float:
@@ -33,10 +33,10 @@ def cold_once(pty: bool) -> None:
     """One cold run in this fresh process (the data dir comes from the environment)."""
     # The modules `rclaude run` has loaded by the time it submits (imports are the same
     # cost warm or cold, and are reported separately as cli_wall).
-    import rclaude.adapters.sql_store  # noqa: F401
-    import rclaude.adapters.sqlite_log  # noqa: F401
-    import rclaude.adapters.sqlite_queue  # noqa: F401
-    import rclaude.orchestrator.loop  # noqa: F401
+    import rclaude.adapters.sql_store
+    import rclaude.adapters.sqlite_log
+    import rclaude.adapters.sqlite_queue
+    import rclaude.orchestrator.loop
     import rclaude.worker.loop  # noqa: F401
     from rclaude.config import load_config
     from rclaude.model import TaskSpec
@@ -70,32 +70,42 @@ def main() -> None:
     import subprocess
 
     cli = [sys.executable, "-m", "rclaude.cli", "run", "--no-sync", "--no-pty", "--", "echo", "x"]
-    walls = []
-    for _ in range(20):
-        t0 = time.perf_counter()
-        subprocess.run(cli, check=True, capture_output=True, env=os.environ)
-        walls.append(time.perf_counter() - t0)
+
+    def cli_wall(runs: int, *, cold: bool) -> list[float]:
+        walls = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            subprocess.run(cli, check=True, capture_output=True, env=os.environ)
+            walls.append(time.perf_counter() - t0)
+            if cold:
+                stop_workers(p)
+        return walls
+
+    walls = cli_wall(20, cold=False)
     stop_workers(p)
-    cold_walls = []
-    for _ in range(10):
-        t0 = time.perf_counter()
-        subprocess.run(cli, check=True, capture_output=True, env=os.environ)
-        cold_walls.append(time.perf_counter() - t0)
-        stop_workers(p)
+    cold_walls = cli_wall(10, cold=True)
     cold = []
     for _ in range(args.cold_runs):
-        out = subprocess.run([sys.executable, __file__, "--cold-once"] + (["--pty"] if args.pty else []),
-                             check=True, capture_output=True, env=os.environ, text=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--cold-once"] + (["--pty"] if args.pty else []),
+            check=True,
+            capture_output=True,
+            env=os.environ,
+            text=True,
+        )
         cold.append(float(out.stdout.strip()))
         stop_workers(p)
-    emit("submit_to_first_byte", {
-        "mode": "pty" if args.pty else "pipes",
-        "warm": summary_ms(warm),
-        "cold": summary_ms(cold),
-        "cli_wall_warm_worker": summary_ms(walls),
-        "cli_wall_no_worker": summary_ms(cold_walls),
-        "targets": {"warm_p50_ms": 5, "cold_p50_ms": 300},
-    })
+    emit(
+        "submit_to_first_byte",
+        {
+            "mode": "pty" if args.pty else "pipes",
+            "warm": summary_ms(warm),
+            "cold": summary_ms(cold),
+            "cli_wall_warm_worker": summary_ms(walls),
+            "cli_wall_no_worker": summary_ms(cold_walls),
+            "targets": {"warm_p50_ms": 5, "cold_p50_ms": 300},
+        },
+    )
     p.close()
 
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import embedded_platform, emit, stop_workers  # noqa: E402
+from _common import embedded_platform, emit, stop_workers
 
 
 def main() -> None:
@@ -29,7 +29,9 @@ def main() -> None:
     p.compute.launch(args.workers)
     # wait until both workers registered as idle
     end = time.time() + 30
-    while sum(1 for w in p.compute.list() if w.state == "idle") < args.workers and time.time() < end:
+    while (
+        sum(1 for w in p.compute.list() if w.state == "idle") < args.workers and time.time() < end
+    ):
         time.sleep(0.05)
     spec = TaskSpec(command=("true",), pty=args.pty)
     t0 = time.perf_counter()
@@ -43,12 +45,19 @@ def main() -> None:
     elapsed = time.perf_counter() - t0
     ok = len(p.tasks.list(states=[TaskState.SUCCEEDED], limit=args.tasks + 10))
     stop_workers(p)
-    emit("trivial_task_throughput", {
-        "tasks": args.tasks, "workers": args.workers, "mode": "pty" if args.pty else "pipes",
-        "succeeded": ok, "tasks_per_s": round(args.tasks / elapsed, 1),
-        "submit_per_s": round(args.tasks / submitted, 1), "elapsed_s": round(elapsed, 3),
-        "target_tasks_per_s": 500,
-    })
+    emit(
+        "trivial_task_throughput",
+        {
+            "tasks": args.tasks,
+            "workers": args.workers,
+            "mode": "pty" if args.pty else "pipes",
+            "succeeded": ok,
+            "tasks_per_s": round(args.tasks / elapsed, 1),
+            "submit_per_s": round(args.tasks / submitted, 1),
+            "elapsed_s": round(elapsed, 3),
+            "target_tasks_per_s": 500,
+        },
+    )
     assert ok == len(ids), f"only {ok} of {len(ids)} tasks succeeded"
     p.close()
 

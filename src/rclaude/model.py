@@ -10,13 +10,13 @@ import json
 import secrets
 import time
 from dataclasses import asdict, dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from rclaude.errors import ValidationError
 
 
-class TaskState(str, Enum):
+class TaskState(StrEnum):
     PENDING = "pending"
     QUEUED = "queued"
     STARTING = "starting"
@@ -36,7 +36,13 @@ class TaskState(str, Enum):
 
 
 TERMINAL_STATES = frozenset(
-    {TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED, TaskState.TIMED_OUT, TaskState.LOST}
+    {
+        TaskState.SUCCEEDED,
+        TaskState.FAILED,
+        TaskState.CANCELLED,
+        TaskState.TIMED_OUT,
+        TaskState.LOST,
+    }
 )
 ACTIVE_STATES = frozenset(set(TaskState) - TERMINAL_STATES)
 
@@ -209,7 +215,9 @@ class QueueMessage:
             d = json.loads(raw)
             version = int(d["v"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise ValidationError(f"undecodable queue message: {exc}", code="RC-QUEUE-003") from None
+            raise ValidationError(
+                f"undecodable queue message: {exc}", code="RC-QUEUE-003"
+            ) from None
         if version > cls.SCHEMA_VERSION:
             raise ValidationError(
                 f"queue message schema v{version} is newer than this worker understands "
@@ -240,7 +248,7 @@ class Lease:
     deadline: float
 
 
-class ChunkKind(str, Enum):
+class ChunkKind(StrEnum):
     OUTPUT = "out"
     FINAL = "final"
     EVENT = "event"
@@ -259,7 +267,7 @@ class Chunk:
         return json.loads(self.data) if self.kind is ChunkKind.FINAL else {}
 
 
-class InputKind(str, Enum):
+class InputKind(StrEnum):
     DATA = "data"
     RESIZE = "resize"
     SIGNAL = "signal"

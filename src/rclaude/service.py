@@ -59,8 +59,14 @@ class TaskService:
         self._last_reconcile = 0.0
 
     # -- submit / query -------------------------------------------------------
-    def submit(self, spec: TaskSpec, *, project: Path | None = None, owner: str | None = None,
-               reconcile: bool = True) -> Task:
+    def submit(
+        self,
+        spec: TaskSpec,
+        *,
+        project: Path | None = None,
+        owner: str | None = None,
+        reconcile: bool = True,
+    ) -> Task:
         if reconcile:  # a standby worker, forked before any database handle is opened
             prefork = getattr(self.p.compute, "prefork", None)
             if prefork is not None:
@@ -82,14 +88,24 @@ class TaskService:
 
             spec = replace(spec, snapshot_id=snapshot.create(self.p.store, project))
         now = time.time()
-        task = Task(id=new_id(), spec=spec, state=TaskState.QUEUED, owner=owner,
-                    created_at=now, queued_at=now)
+        task = Task(
+            id=new_id(),
+            spec=spec,
+            state=TaskState.QUEUED,
+            owner=owner,
+            created_at=now,
+            queued_at=now,
+        )
         tasks.create(task)
         try:
             self.p.queue.send(QueueMessage(task_id=task.id, max_attempts=spec.max_attempts))
         except Exception as exc:
-            tasks.update(task.id, state=TaskState.FAILED, reason=f"could not enqueue: {exc}",
-                         finished_at=time.time())
+            tasks.update(
+                task.id,
+                state=TaskState.FAILED,
+                reason=f"could not enqueue: {exc}",
+                finished_at=time.time(),
+            )
             raise
         if reconcile:
             self.reconcile(force=True)
@@ -111,12 +127,18 @@ class TaskService:
             return task
         now = time.time()
         waiting = (TaskState.PENDING, TaskState.QUEUED)
-        done = self.p.tasks.update(task.id, expect_states=waiting, state=TaskState.CANCELLED,
-                                   cancel_requested=True, finished_at=now,
-                                   reason="cancelled before it started")
+        done = self.p.tasks.update(
+            task.id,
+            expect_states=waiting,
+            state=TaskState.CANCELLED,
+            cancel_requested=True,
+            finished_at=now,
+            reason="cancelled before it started",
+        )
         if done is not None:
-            self._close_quietly(task.id, max(task.attempt, 1),
-                                {"state": "cancelled", "reason": done.reason})
+            self._close_quietly(
+                task.id, max(task.attempt, 1), {"state": "cancelled", "reason": done.reason}
+            )
             return done
         self.p.tasks.update(task.id, cancel_requested=True)
         self.p.log.send_input(task.id, InputKind.CANCEL)
@@ -135,8 +157,14 @@ class TaskService:
             pass  # already closed by its worker
 
     # -- output ---------------------------------------------------------------
-    def follow(self, task: Task, *, attempt: int | None = None, after_seq: int = 0,
-               on_idle: Callable[[], None] | None = None) -> Iterator[FollowEvent]:
+    def follow(
+        self,
+        task: Task,
+        *,
+        attempt: int | None = None,
+        after_seq: int = 0,
+        on_idle: Callable[[], None] | None = None,
+    ) -> Iterator[FollowEvent]:
         """Yield output of ``attempt`` (default: the current one, switching to newer
         attempts when the task is redelivered) until its FINAL chunk."""
         fixed = attempt is not None
@@ -144,8 +172,10 @@ class TaskService:
         while True:
             for chunk in self.p.log.follow(task.id, cur, after_seq, idle_timeout=1.0):
                 after_seq = chunk.seq
-                lost = (chunk.kind is ChunkKind.FINAL
-                        and chunk.final_info().get("state") == TaskState.LOST.value)
+                lost = (
+                    chunk.kind is ChunkKind.FINAL
+                    and chunk.final_info().get("state") == TaskState.LOST.value
+                )
                 if lost and not fixed:  # redelivered: carry on with the next attempt
                     cur, after_seq = cur + 1, 0
                     yield FollowEvent(cur, new_attempt=True)
@@ -175,10 +205,14 @@ class TaskService:
             yield from chunks
             after_seq = chunks[-1].seq
 
-    def download_results(self, task: Task, dest: Path, *, apply_deletions: bool = False) -> list[str]:
+    def download_results(
+        self, task: Task, dest: Path, *, apply_deletions: bool = False
+    ) -> list[str]:
         from rclaude import snapshot
 
-        return snapshot.download(self.p.store, task.result or {}, dest, apply_deletions=apply_deletions)
+        return snapshot.download(
+            self.p.store, task.result or {}, dest, apply_deletions=apply_deletions
+        )
 
     # -- housekeeping -----------------------------------------------------------
     def reap_dead_letters(self) -> int:
@@ -191,15 +225,34 @@ class TaskService:
                 continue
             if task.state.terminal:
                 continue
-            reason = (f"worker lost on every attempt: moved to the dead-letter queue after "
-                      f"{msg.max_attempts} attempt(s)")
+            reason = (
+                f"worker lost on every attempt: moved to the dead-letter queue after "
+                f"{msg.max_attempts} attempt(s)"
+            )
             now = time.time()
-            if self.p.tasks.update(task.id, expect_states=ACTIVE_STATES, state=TaskState.FAILED,
-                                   reason=reason, finished_at=now) is None:
+            if (
+                self.p.tasks.update(
+                    task.id,
+                    expect_states=ACTIVE_STATES,
+                    state=TaskState.FAILED,
+                    reason=reason,
+                    finished_at=now,
+                )
+                is None
+            ):
                 continue
             cur = max(task.attempt, 1)
-            self.p.tasks.upsert_attempt(Attempt(task.id, cur, TaskState.LOST, task.worker_id,
-                                                task.started_at, now, reason="worker lost"))
+            self.p.tasks.upsert_attempt(
+                Attempt(
+                    task.id,
+                    cur,
+                    TaskState.LOST,
+                    task.worker_id,
+                    task.started_at,
+                    now,
+                    reason="worker lost",
+                )
+            )
             self._close_quietly(task.id, cur, {"state": "failed", "reason": reason})
             n += 1
         return n
@@ -219,5 +272,11 @@ class TaskService:
 def _final_of(task: Task) -> bytes:
     import json
 
-    return json.dumps({"state": task.state.value, "exit_code": task.exit_code,
-                       "signal": task.signal, "reason": task.reason}).encode()
+    return json.dumps(
+        {
+            "state": task.state.value,
+            "exit_code": task.exit_code,
+            "signal": task.signal,
+            "reason": task.reason,
+        }
+    ).encode()

@@ -65,7 +65,9 @@ def loads(text: str, *, file: str | None = None, error_cls=ValidationError) -> t
             where=Where(file=file, line=line),
         ) from None
     except yaml.YAMLError as exc:  # pragma: no cover - non-marked errors are rare
-        raise error_cls(f"invalid YAML: {exc}", code="RC-YAML-001", where=Where(file=file)) from None
+        raise error_cls(
+            f"invalid YAML: {exc}", code="RC-YAML-001", where=Where(file=file)
+        ) from None
     lm = LineMap(file=file)
     if node is None:
         return None, lm
@@ -87,8 +89,11 @@ def loads(text: str, *, file: str | None = None, error_cls=ValidationError) -> t
             for k, v in n.value:
                 key = constructor.construct_object(k, deep=True)
                 if isinstance(key, (list, dict)):
-                    raise error_cls("mapping keys must be scalars", code="RC-YAML-004",
-                                    where=Where(file=file, line=k.start_mark.line + 1))
+                    raise error_cls(
+                        "mapping keys must be scalars",
+                        code="RC-YAML-004",
+                        where=Where(file=file, line=k.start_mark.line + 1),
+                    )
                 sub = path + (str(key),)
                 if key in out:
                     raise error_cls(
@@ -118,10 +123,13 @@ def load(path: str | Path, *, error_cls=ValidationError) -> tuple[Any, LineMap]:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise error_cls(f"file not found: {p}", code="RC-YAML-006", where=Where(file=str(p))) from None
+        raise error_cls(
+            f"file not found: {p}", code="RC-YAML-006", where=Where(file=str(p))
+        ) from None
     except UnicodeDecodeError as exc:
-        raise error_cls(f"{p} is not UTF-8 text: {exc.reason}", code="RC-YAML-007",
-                        where=Where(file=str(p))) from None
+        raise error_cls(
+            f"{p} is not UTF-8 text: {exc.reason}", code="RC-YAML-007", where=Where(file=str(p))
+        ) from None
     return loads(text, file=str(p), error_cls=error_cls)
 
 

@@ -15,48 +15,29 @@ import pytest
 from rclaude.config.schema import Config
 
 
-@contextmanager
-def _platform(tmp_path: Path):
-    from rclaude.platform import Platform
+def embedded(port: str):
+    """A factory yielding one port of a fresh embedded Platform on ``tmp_path``."""
 
-    p = Platform(Config(data_dir=tmp_path / "data"))
-    try:
-        yield p
-    finally:
-        p.close()
+    @contextmanager
+    def factory(tmp_path: Path, request):
+        from rclaude.platform import Platform
 
+        p = Platform(Config(data_dir=tmp_path / "data"))
+        try:
+            yield getattr(p, port)
+        finally:
+            p.close()
 
-@contextmanager
-def sqlite_queue(tmp_path, request):
-    with _platform(tmp_path) as p:
-        yield p.queue
-
-
-@contextmanager
-def fs_store(tmp_path, request):
-    with _platform(tmp_path) as p:
-        yield p.store
+    return factory
 
 
-@contextmanager
-def sqlite_log(tmp_path, request):
-    with _platform(tmp_path) as p:
-        yield p.log
-
-
-@contextmanager
-def sqlite_tasks(tmp_path, request):
-    with _platform(tmp_path) as p:
-        yield p.tasks
-
-
-QUEUES = {"sqlite": sqlite_queue}
-STORES = {"fs": fs_store}
-LOGS = {"sqlite": sqlite_log}
-TASK_STORES = {"sqlite": sqlite_tasks}
+QUEUES = {"sqlite": embedded("queue")}
+STORES = {"fs": embedded("store")}
+LOGS = {"sqlite": embedded("log")}
+TASK_STORES = {"sqlite": embedded("tasks")}
 
 try:  # production adapters add their factories (they need servers started by the tests)
-    from tests.contract import production  # noqa: F401
+    from tests.contract import production
 except ImportError:
     production = None
 else:

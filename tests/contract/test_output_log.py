@@ -97,7 +97,10 @@ def test_input_channel(output_log):
     assert output_log.send_input("t", InputKind.DATA, b"ls\r") == 1
     assert output_log.send_input("t", InputKind.RESIZE, cols=120, rows=40) == 2
     evs = output_log.read_input("t")
-    assert [(e.seq, e.kind, e.data) for e in evs] == [(1, InputKind.DATA, b"ls\r"), (2, InputKind.RESIZE, b"")]
+    assert [(e.seq, e.kind, e.data) for e in evs] == [
+        (1, InputKind.DATA, b"ls\r"),
+        (2, InputKind.RESIZE, b""),
+    ]
     assert (evs[1].cols, evs[1].rows) == (120, 40)
     assert [e.seq for e in output_log.read_input("t", after_seq=1)] == [2]
     assert output_log.last_input_seq("t") == 2

@@ -94,7 +94,9 @@ def test_dead_letter_after_max_attempts(queue):
 
 def test_long_poll_wakes_when_a_message_arrives(queue):
     got = []
-    t = threading.Thread(target=lambda: got.extend(queue.receive(1, visibility_timeout=30, wait_seconds=10)))
+    t = threading.Thread(
+        target=lambda: got.extend(queue.receive(1, visibility_timeout=30, wait_seconds=10))
+    )
     t.start()
     time.sleep(0.3)
     queue.send(msg("late"))

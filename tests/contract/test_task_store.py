@@ -11,8 +11,13 @@ from rclaude.model import Attempt, Task, TaskSpec, TaskState, WorkerInfo, new_id
 
 
 def make(store, name=None, owner=None, state=TaskState.QUEUED, tid=None, created=None):
-    t = Task(id=tid or new_id(), spec=TaskSpec(command=("echo", "hi"), name=name, env={"K": "v"}),
-             state=state, owner=owner, created_at=created or time.time())
+    t = Task(
+        id=tid or new_id(),
+        spec=TaskSpec(command=("echo", "hi"), name=name, env={"K": "v"}),
+        state=state,
+        owner=owner,
+        created_at=created or time.time(),
+    )
     return store.create(t)
 
 
@@ -53,8 +58,12 @@ def test_owner_scopes_resolution(task_store):
 
 def test_update_compare_and_set(task_store):
     t = make(task_store)
-    assert task_store.update(t.id, expect_states=[TaskState.RUNNING], state=TaskState.FAILED) is None
-    u = task_store.update(t.id, expect_states=[TaskState.QUEUED], state=TaskState.RUNNING, attempt=1)
+    assert (
+        task_store.update(t.id, expect_states=[TaskState.RUNNING], state=TaskState.FAILED) is None
+    )
+    u = task_store.update(
+        t.id, expect_states=[TaskState.QUEUED], state=TaskState.RUNNING, attempt=1
+    )
     assert u.state is TaskState.RUNNING and u.attempt == 1
     u = task_store.update(t.id, result={"added": ["x"]}, exit_code=0, state=TaskState.SUCCEEDED)
     assert u.result == {"added": ["x"]} and u.exit_code == 0
@@ -78,7 +87,9 @@ def test_attempts_upsert(task_store):
     task_store.upsert_attempt(Attempt(t.id, 2, TaskState.SUCCEEDED, "w2", 3.0, 4.0, 0))
     got = task_store.attempts(t.id)
     assert [(a.number, a.state, a.reason) for a in got] == [
-        (1, TaskState.LOST, "gone"), (2, TaskState.SUCCEEDED, None)]
+        (1, TaskState.LOST, "gone"),
+        (2, TaskState.SUCCEEDED, None),
+    ]
 
 
 def test_worker_registry(task_store):

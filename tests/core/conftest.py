@@ -22,10 +22,22 @@ class Cli:
     def argv(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "rclaude.cli", *args]
 
-    def __call__(self, *args: str, input: bytes | None = None, timeout: float = 60,
-                 check: bool = False, cwd: Path | None = None) -> subprocess.CompletedProcess:
-        proc = subprocess.run(self.argv(*args), input=input, capture_output=True,
-                              timeout=timeout, env=self.env, cwd=cwd or self.project)
+    def __call__(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        timeout: float = 60,
+        check: bool = False,
+        cwd: Path | None = None,
+    ) -> subprocess.CompletedProcess:
+        proc = subprocess.run(
+            self.argv(*args),
+            input=input,
+            capture_output=True,
+            timeout=timeout,
+            env=self.env,
+            cwd=cwd or self.project,
+        )
         if check and proc.returncode != 0:
             raise AssertionError(f"{args} exited {proc.returncode}: {proc.stderr.decode()}")
         return proc
@@ -43,12 +55,14 @@ def cli(tmp_path: Path):
     project = tmp_path / "project"
     project.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCLAUDE_")}
-    env.update({
-        "RCLAUDE_DATA_DIR": str(tmp_path / "data"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "RCLAUDE_WORKER__IDLE_TIMEOUT": "20",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "RCLAUDE_DATA_DIR": str(tmp_path / "data"),
+            "XDG_CONFIG_HOME": str(tmp_path / "config"),
+            "RCLAUDE_WORKER__IDLE_TIMEOUT": "20",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     c = Cli(tmp_path, project, env)
     yield c
     for pid in c.worker_pids():

@@ -20,8 +20,14 @@ TOKEN = "gh-e2e-token-value"
 def make_remote(tmp_path: Path) -> Path:
     seed = tmp_path / "seed"
     seed.mkdir()
-    env = {"GIT_AUTHOR_NAME": "s", "GIT_AUTHOR_EMAIL": "s@e", "GIT_COMMITTER_NAME": "s",
-           "GIT_COMMITTER_EMAIL": "s@e", "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    env = {
+        "GIT_AUTHOR_NAME": "s",
+        "GIT_AUTHOR_EMAIL": "s@e",
+        "GIT_COMMITTER_NAME": "s",
+        "GIT_COMMITTER_EMAIL": "s@e",
+        "HOME": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+    }
     (seed / "README.md").write_text("hello\n")
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "init"]):
         subprocess.run(["git", *args], cwd=seed, env=env, check=True)
@@ -36,18 +42,38 @@ def test_agent_task_with_git_pr_and_notification(cli, tmp_path):
     with FakeGitHub() as github:
         github.tokens[TOKEN] = {"login": "octo", "scopes": "repo"}
         github.git_remotes["octo/app"] = str(remote)
-        cli.env.update({
-            "RCLAUDE_AGENT__COMMAND": json.dumps([sys.executable, str(AGENT), "-p", "{prompt}",
-                                                  "--output-format", "stream-json", "--verbose"]),
-            "RCLAUDE_GIT__API_URL": github.url,
-            "RCLAUDE_GIT__GITHUB_REPO": "octo/app",
-            "RCLAUDE_NOTIFY__WEBHOOK_URL": receiver.url,
-            "RCLAUDE_WEBHOOK_SECRET": "whsec-e2e",
-            "GITHUB_TOKEN": TOKEN,
-        })
+        cli.env.update(
+            {
+                "RCLAUDE_AGENT__COMMAND": json.dumps(
+                    [
+                        sys.executable,
+                        str(AGENT),
+                        "-p",
+                        "{prompt}",
+                        "--output-format",
+                        "stream-json",
+                        "--verbose",
+                    ]
+                ),
+                "RCLAUDE_GIT__API_URL": github.url,
+                "RCLAUDE_GIT__GITHUB_REPO": "octo/app",
+                "RCLAUDE_NOTIFY__WEBHOOK_URL": receiver.url,
+                "RCLAUDE_WEBHOOK_SECRET": "whsec-e2e",
+                "GITHUB_TOKEN": TOKEN,
+            }
+        )
         try:
-            r = cli("run", "agent-1", "--prompt", "add notes", "--repo", str(remote),
-                    "--pull-request", "--notify", timeout=120)
+            r = cli(
+                "run",
+                "agent-1",
+                "--prompt",
+                "add notes",
+                "--repo",
+                str(remote),
+                "--pull-request",
+                "--notify",
+                timeout=120,
+            )
             assert r.returncode == 0, r.stderr.decode()
         finally:
             receiver.close()
@@ -60,8 +86,13 @@ def test_agent_task_with_git_pr_and_notification(cli, tmp_path):
         (pr,) = github.pulls["octo/app"]
         assert pr["head"]["ref"] == "rclaude/agent-1"
     # The branch really is in the bare repository, with the agent's change.
-    log = subprocess.run(["git", "log", "--oneline", "rclaude/agent-1"], cwd=remote,
-                         capture_output=True, text=True, check=True).stdout
+    log = subprocess.run(
+        ["git", "log", "--oneline", "rclaude/agent-1"],
+        cwd=remote,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert len(log.splitlines()) == 2
     assert TOKEN not in (remote / "config").read_text()
     # Parsed agent events sit next to the raw chunks in logs --json.

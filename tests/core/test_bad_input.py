@@ -18,7 +18,9 @@ def test_unknown_task(cli):
 
 
 def test_unknown_config_key_names_key_file_line_and_closest(cli):
-    (cli.project / ".rclaude.yaml").write_text("backend: aws\naws:\n  mode: ec2\n  ec2:\n    instanceTyp: t3.large\n")
+    (cli.project / ".rclaude.yaml").write_text(
+        "backend: aws\naws:\n  mode: ec2\n  ec2:\n    instanceTyp: t3.large\n"
+    )
     r = cli("run", "--", "true")
     assert r.returncode == 78
     err = r.stderr.decode()

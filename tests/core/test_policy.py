@@ -6,8 +6,13 @@ import pytest
 
 from rclaude.orchestrator.policy import Observation, Policy, decide
 
-P = Policy(min_workers=0, max_workers=5, messages_per_worker=2, activation_threshold=3,
-           scale_down_cooldown=60)
+P = Policy(
+    min_workers=0,
+    max_workers=5,
+    messages_per_worker=2,
+    activation_threshold=3,
+    scale_down_cooldown=60,
+)
 
 CASES = [
     # depth, workers, idle, slots, now, last_demand → desired, launch, stop, reason fragment

@@ -21,13 +21,17 @@ def wait_for(pred, timeout=30.0, step=0.1):
 
 def test_kill_9_worker_leads_to_attempt_2_and_correct_final_state(cli):
     cli.env["RCLAUDE_TASKS__VISIBILITY_TIMEOUT"] = "2"
-    script = 'echo "attempt $RCLAUDE_ATTEMPT started"; sleep 2; echo "attempt $RCLAUDE_ATTEMPT done"'
+    script = (
+        'echo "attempt $RCLAUDE_ATTEMPT started"; sleep 2; echo "attempt $RCLAUDE_ATTEMPT done"'
+    )
     tid = cli("run", "-d", "--no-pty", "--", "sh", "-c", script).stdout.decode().strip()
     wait_for(lambda: b"attempt 1 started" in cli("logs", tid).stdout)
     for pid in cli.worker_pids():
         os.kill(pid, signal.SIGKILL)
     # A follower keeps following: it reconciles (starting a new worker) and switches attempts.
-    follow = subprocess.run(cli.argv("logs", tid, "-f"), env=cli.env, capture_output=True, timeout=60)
+    follow = subprocess.run(
+        cli.argv("logs", tid, "-f"), env=cli.env, capture_output=True, timeout=60
+    )
     assert follow.returncode == 0, follow.stderr
     assert b"attempt 2 done" in follow.stdout
     st = cli.json("status", tid, "--json")
@@ -39,12 +43,27 @@ def test_kill_9_worker_leads_to_attempt_2_and_correct_final_state(cli):
 
 def test_worker_lost_every_time_ends_failed_via_dead_letter(cli):
     cli.env["RCLAUDE_TASKS__VISIBILITY_TIMEOUT"] = "1"
-    tid = cli("run", "-d", "--max-attempts", "1", "--no-pty", "--", "sh", "-c",
-              "echo started; sleep 30").stdout.decode().strip()
+    tid = (
+        cli(
+            "run",
+            "-d",
+            "--max-attempts",
+            "1",
+            "--no-pty",
+            "--",
+            "sh",
+            "-c",
+            "echo started; sleep 30",
+        )
+        .stdout.decode()
+        .strip()
+    )
     wait_for(lambda: b"started" in cli("logs", tid).stdout)
     for pid in cli.worker_pids():
         os.kill(pid, signal.SIGKILL)
-    follow = subprocess.run(cli.argv("logs", tid, "-f"), env=cli.env, capture_output=True, timeout=60)
+    follow = subprocess.run(
+        cli.argv("logs", tid, "-f"), env=cli.env, capture_output=True, timeout=60
+    )
     assert follow.returncode == 1
     st = cli.json("status", tid, "--json")
     assert st["state"] == "failed"
@@ -52,7 +71,11 @@ def test_worker_lost_every_time_ends_failed_via_dead_letter(cli):
 
 
 def test_sigterm_drains_a_running_task(cli):
-    tid = cli("run", "-d", "--no-pty", "--", "sh", "-c", "echo begin; sleep 1; echo end").stdout.decode().strip()
+    tid = (
+        cli("run", "-d", "--no-pty", "--", "sh", "-c", "echo begin; sleep 1; echo end")
+        .stdout.decode()
+        .strip()
+    )
     wait_for(lambda: b"begin" in cli("logs", tid).stdout)
     (pid,) = cli.worker_pids()
     os.kill(pid, signal.SIGTERM)

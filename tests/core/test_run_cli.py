@@ -14,7 +14,9 @@ GEN = (
 
 
 def expected_10mb() -> bytes:
-    return b"".join(hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(10 * 1024 * 1024 // 32))
+    return b"".join(
+        hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(10 * 1024 * 1024 // 32)
+    )
 
 
 def test_echo_hello_streams_back(cli):
@@ -44,7 +46,7 @@ def test_ten_megabytes_arrive_byte_exact_over_pipes(cli):
 
 
 def test_ten_megabytes_arrive_byte_exact_over_a_raw_pty(cli):
-    script = f"stty raw -echo; python3 -c \"{GEN}\""
+    script = f'stty raw -echo; python3 -c "{GEN}"'
     r = cli("run", "--", "bash", "-c", script, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout == expected_10mb()
@@ -76,8 +78,16 @@ def test_timeout_kills_the_whole_process_group(cli, tmp_path):
 
 
 def test_env_and_task_identity(cli):
-    r = cli("run", "--no-pty", "-e", "GREETING=hi there", "--", "sh", "-c",
-            'echo "$GREETING $RCLAUDE_ATTEMPT"')
+    r = cli(
+        "run",
+        "--no-pty",
+        "-e",
+        "GREETING=hi there",
+        "--",
+        "sh",
+        "-c",
+        'echo "$GREETING $RCLAUDE_ATTEMPT"',
+    )
     assert r.stdout == b"hi there 1\n"
 
 
@@ -104,12 +114,19 @@ def test_files_written_and_deleted_show_in_results(cli, tmp_path):
     (cli.project / "data.bin").write_bytes(blob)
     (cli.project / ".gitignore").write_text("ignored.log\n")
     (cli.project / "ignored.log").write_text("never uploaded")
-    script = ("test ! -e ignored.log && cp data.bin copy.bin && rm gone.txt && "
-              "echo v2 > edit.txt && mkdir -p sub && echo new > sub/new.txt")
+    script = (
+        "test ! -e ignored.log && cp data.bin copy.bin && rm gone.txt && "
+        "echo v2 > edit.txt && mkdir -p sub && echo new > sub/new.txt"
+    )
     r = cli("run", "files", "--no-pty", "--", "sh", "-c", script)
     assert r.returncode == 0, r.stdout + r.stderr
     res = cli("results", "files")
-    assert res.stdout.decode().splitlines() == ["A copy.bin", "A sub/new.txt", "M edit.txt", "D gone.txt"]
+    assert res.stdout.decode().splitlines() == [
+        "A copy.bin",
+        "A sub/new.txt",
+        "M edit.txt",
+        "D gone.txt",
+    ]
     out = tmp_path / "download"
     cli("results", "files", "--download", str(out), check=True)
     assert (out / "copy.bin").read_bytes() == blob

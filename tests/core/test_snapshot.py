@@ -39,7 +39,14 @@ def test_ignore_rules_and_modes(store, tmp_path):
     proj = tmp_path / "p"
     make_project(proj)
     m = snapshot.scan(proj)
-    assert sorted(m.files) == [".gitignore", "bin.dat", "keep.log", "run.sh", "src/.rclaudeignore", "src/app.py"]
+    assert sorted(m.files) == [
+        ".gitignore",
+        "bin.dat",
+        "keep.log",
+        "run.sh",
+        "src/.rclaudeignore",
+        "src/app.py",
+    ]
     assert m.files["run.sh"]["mode"] == 0o755 and m.files["src/app.py"]["mode"] == 0o644
     assert m.links == {"link.py": "src/app.py"}  # the link out of the project is left out
 
@@ -70,7 +77,11 @@ def test_materialize_and_collect_changes_byte_exact(store, tmp_path):
     os.unlink(ws / "keep.log")
     (ws / "src/app.py").write_text("edited\n")
     res = snapshot.collect_changes(store, mat)
-    assert (res["added"], res["modified"], res["deleted"]) == (["new.bin"], ["src/app.py"], ["keep.log"])
+    assert (res["added"], res["modified"], res["deleted"]) == (
+        ["new.bin"],
+        ["src/app.py"],
+        ["keep.log"],
+    )
     out = tmp_path / "out"
     snapshot.download(store, res, out)
     assert (out / "new.bin").read_bytes() == b"\x00\x01\xfe\xff" * 1000

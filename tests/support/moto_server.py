@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import socket
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 DUMMY_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

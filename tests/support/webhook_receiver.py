@@ -58,5 +58,3 @@ class Receiver:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
-
-

@@ -23,7 +23,7 @@ def driver_url(url: str) -> str:
     """``postgresql://`` means psycopg 3 here (SQLAlchemy would pick psycopg2)."""
     for scheme in ("postgresql://", "postgres://"):
         if url.startswith(scheme):
-            return "postgresql+psycopg://" + url[len(scheme):]
+            return "postgresql+psycopg://" + url[len(scheme) :]
     return url
 
 
@@ -122,8 +122,18 @@ class SqlTaskStore:
         ins = insert(a)
         self._upsert_attempt_stmt = ins.on_conflict_do_update(
             index_elements=[a.c.task_id, a.c.number],
-            set_={c: ins.excluded[c] for c in ("state", "worker_id", "started_at", "finished_at",
-                                               "exit_code", "signal", "reason")},
+            set_={
+                c: ins.excluded[c]
+                for c in (
+                    "state",
+                    "worker_id",
+                    "started_at",
+                    "finished_at",
+                    "exit_code",
+                    "signal",
+                    "reason",
+                )
+            },
         )
 
     def _tx(self):
@@ -136,7 +146,7 @@ class SqlTaskStore:
         row = _encode(task.to_dict() | {"spec": task.spec})
         row["name"] = task.spec.name
         with self._tx() as c:
-            c.execute(self._insert_task_stmt, {k: row[k] for k in S.tasks.c.keys() if k in row})
+            c.execute(self._insert_task_stmt, {col.name: row[col.name] for col in S.tasks.c if col.name in row})
         return task
 
     def get(self, task_id: str) -> Task:
@@ -165,7 +175,11 @@ class SqlTaskStore:
                     q = q.where(t.c.owner == owner)
                 row = c.execute(q).first()
             if row is None and len(ref) >= 4:
-                q = select(t).where(t.c.id.like(ref.replace("%", "").replace("_", "") + "%")).limit(2)
+                q = (
+                    select(t)
+                    .where(t.c.id.like(ref.replace("%", "").replace("_", "") + "%"))
+                    .limit(2)
+                )
                 if owner is not None:
                     q = q.where(t.c.owner == owner)
                 rows = c.execute(q).all()
@@ -212,7 +226,9 @@ class SqlTaskStore:
         params = dict(values, _id=task_id)
         if expect_states is not None:
             params["_states"] = states
-        row = c.execute(self._update_stmt(names, 1 if expect_states is not None else 0), params).first()
+        row = c.execute(
+            self._update_stmt(names, 1 if expect_states is not None else 0), params
+        ).first()
         if row is None:
             exists = c.execute(self._get_stmt, {"_id": task_id}).first()
             if exists is None:
@@ -220,8 +236,14 @@ class SqlTaskStore:
             return None
         return _row_to_task(row)
 
-    def finish(self, task_id: str, attempt: Attempt, *,
-               expect_states: Iterable[TaskState] | None = None, **fields: Any) -> Task | None:
+    def finish(
+        self,
+        task_id: str,
+        attempt: Attempt,
+        *,
+        expect_states: Iterable[TaskState] | None = None,
+        **fields: Any,
+    ) -> Task | None:
         """``update`` and ``upsert_attempt`` in one transaction (the worker's last write)."""
         with self._tx() as c:
             task = self._update(c, task_id, expect_states, fields)

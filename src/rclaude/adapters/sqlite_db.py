@@ -43,11 +43,16 @@ class SqliteDB:
         c = getattr(self._local, "conn", None)
         if c is None:
             try:
-                c = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                    check_same_thread=False)
+                c = sqlite3.connect(
+                    self.path,
+                    timeout=BUSY_TIMEOUT_MS / 1000,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
             except sqlite3.Error as exc:
-                raise BackendError(f"cannot open database {self.path}: {exc}",
-                                   code="RC-DB-001") from None
+                raise BackendError(
+                    f"cannot open database {self.path}: {exc}", code="RC-DB-001"
+                ) from None
             mark_opened()
             c.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             c.execute("PRAGMA journal_mode=WAL")

@@ -71,7 +71,8 @@ class SqliteOutputLog:
             ).fetchone()
             if row is None:
                 exists = c.execute(
-                    "SELECT closed FROM output_heads WHERE task_id=? AND attempt=?", (task_id, attempt)
+                    "SELECT closed FROM output_heads WHERE task_id=? AND attempt=?",
+                    (task_id, attempt),
                 ).fetchone()
                 if exists is not None:
                     raise ConflictError(
@@ -79,14 +80,16 @@ class SqliteOutputLog:
                         code="RC-LOG-001",
                     )
                 c.execute(
-                    "INSERT INTO output_heads(task_id, attempt, last_seq) VALUES (?,?,1)", (task_id, attempt)
+                    "INSERT INTO output_heads(task_id, attempt, last_seq) VALUES (?,?,1)",
+                    (task_id, attempt),
                 )
                 seq = 1
             else:
                 seq = row[0]
             if kind == ChunkKind.FINAL.value:
                 c.execute(
-                    "UPDATE output_heads SET closed=1 WHERE task_id=? AND attempt=?", (task_id, attempt)
+                    "UPDATE output_heads SET closed=1 WHERE task_id=? AND attempt=?",
+                    (task_id, attempt),
                 )
             c.execute(
                 "INSERT INTO output_chunks(task_id, attempt, seq, kind, data, ts) VALUES (?,?,?,?,?,?)",
@@ -97,18 +100,29 @@ class SqliteOutputLog:
     def close(self, task_id: str, attempt: int, final: dict[str, Any]) -> int:
         return self.append(task_id, attempt, json.dumps(final).encode(), kind=ChunkKind.FINAL.value)
 
-    def read(self, task_id: str, attempt: int, after_seq: int = 0, limit: int = 1000) -> list[Chunk]:
-        rows = self.db.conn().execute(
-            "SELECT seq, kind, data, ts FROM output_chunks WHERE task_id=? AND attempt=? AND seq>? "
-            "ORDER BY seq LIMIT ?",
-            (task_id, attempt, after_seq, limit),
-        ).fetchall()
+    def read(
+        self, task_id: str, attempt: int, after_seq: int = 0, limit: int = 1000
+    ) -> list[Chunk]:
+        rows = (
+            self.db.conn()
+            .execute(
+                "SELECT seq, kind, data, ts FROM output_chunks WHERE task_id=? AND attempt=? AND seq>? "
+                "ORDER BY seq LIMIT ?",
+                (task_id, attempt, after_seq, limit),
+            )
+            .fetchall()
+        )
         return [Chunk(seq, ChunkKind(kind), bytes(data), ts) for seq, kind, data, ts in rows]
 
     def _last_seq(self, task_id: str, attempt: int) -> int:
-        row = self.db.conn().execute(
-            "SELECT last_seq FROM output_heads WHERE task_id=? AND attempt=?", (task_id, attempt)
-        ).fetchone()
+        row = (
+            self.db.conn()
+            .execute(
+                "SELECT last_seq FROM output_heads WHERE task_id=? AND attempt=?",
+                (task_id, attempt),
+            )
+            .fetchone()
+        )
         return row[0] if row else 0
 
     def wait(self, task_id: str, attempt: int, after_seq: int, timeout: float) -> bool:
@@ -148,9 +162,13 @@ class SqliteOutputLog:
                 bell.wait(wait)
 
     def attempts(self, task_id: str) -> list[int]:
-        rows = self.db.conn().execute(
-            "SELECT attempt FROM output_heads WHERE task_id=? ORDER BY attempt", (task_id,)
-        ).fetchall()
+        rows = (
+            self.db.conn()
+            .execute(
+                "SELECT attempt FROM output_heads WHERE task_id=? ORDER BY attempt", (task_id,)
+            )
+            .fetchall()
+        )
         return [r[0] for r in rows]
 
     # -- input ----------------------------------------------------------------
@@ -169,17 +187,23 @@ class SqliteOutputLog:
         return seq
 
     def read_input(self, task_id: str, after_seq: int = 0, limit: int = 1000) -> list[InputEvent]:
-        rows = self.db.conn().execute(
-            "SELECT seq, kind, data, cols, rows FROM input_events WHERE task_id=? AND seq>? "
-            "ORDER BY seq LIMIT ?",
-            (task_id, after_seq, limit),
-        ).fetchall()
+        rows = (
+            self.db.conn()
+            .execute(
+                "SELECT seq, kind, data, cols, rows FROM input_events WHERE task_id=? AND seq>? "
+                "ORDER BY seq LIMIT ?",
+                (task_id, after_seq, limit),
+            )
+            .fetchall()
+        )
         return [InputEvent(s, InputKind(k), bytes(d), c, r) for s, k, d, c, r in rows]
 
     def last_input_seq(self, task_id: str) -> int:
-        return self.db.conn().execute(
-            "SELECT COALESCE(MAX(seq), 0) FROM input_events WHERE task_id=?", (task_id,)
-        ).fetchone()[0]
+        return (
+            self.db.conn()
+            .execute("SELECT COALESCE(MAX(seq), 0) FROM input_events WHERE task_id=?", (task_id,))
+            .fetchone()[0]
+        )
 
     def wait_input(self, task_id: str, after_seq: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

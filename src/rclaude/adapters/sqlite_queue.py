@@ -71,9 +71,11 @@ class SqliteQueue:
                 bell.wait(min(left, self._next_visible_in(), 1.0))
 
     def _next_visible_in(self) -> float:
-        row = self.db.conn().execute(
-            "SELECT MIN(visible_at) FROM queue_messages WHERE queue=?", (self.name,)
-        ).fetchone()
+        row = (
+            self.db.conn()
+            .execute("SELECT MIN(visible_at) FROM queue_messages WHERE queue=?", (self.name,))
+            .fetchone()
+        )
         if row[0] is None:
             return 1.0
         return max(0.005, row[0] - time.time())
@@ -133,15 +135,21 @@ class SqliteQueue:
         self.bells.ring(TOPIC)
 
     def depth(self) -> int:
-        return self.db.conn().execute(
-            "SELECT COUNT(*) FROM queue_messages WHERE queue=?", (self.name,)
-        ).fetchone()[0]
+        return (
+            self.db.conn()
+            .execute("SELECT COUNT(*) FROM queue_messages WHERE queue=?", (self.name,))
+            .fetchone()[0]
+        )
 
     def dead_letters(self, limit: int = 100) -> list[QueueMessage]:
-        rows = self.db.conn().execute(
-            "SELECT body FROM queue_dead_letters WHERE queue=? ORDER BY moved_at LIMIT ?",
-            (self.name, limit),
-        ).fetchall()
+        rows = (
+            self.db.conn()
+            .execute(
+                "SELECT body FROM queue_dead_letters WHERE queue=? ORDER BY moved_at LIMIT ?",
+                (self.name, limit),
+            )
+            .fetchall()
+        )
         return [QueueMessage.decode(r[0]) for r in rows]
 
     def close(self) -> None:

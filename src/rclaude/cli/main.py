@@ -13,6 +13,8 @@ import sys
 
 import typer
 
+from rclaude.cli.state import STATE as _STATE
+
 COMMAND_MODULES = (
     "rclaude.cli.tasks",
     "rclaude.cli.config_cmd",
@@ -22,9 +24,6 @@ COMMAND_MODULES = (
     "rclaude.cli.deploy",
     "rclaude.cli.infra",
 )
-
-
-from rclaude.cli.state import STATE as _STATE
 
 
 def build_app() -> typer.Typer:
@@ -92,7 +91,7 @@ def run_app(app: typer.Typer, prog: str, argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # noqa: BLE001 - the CLI boundary
+    except Exception as exc:
         for mod in _click_exception_modules():
             if isinstance(exc, getattr(mod, "NoArgsIsHelpError", ())):
                 return 0  # the help text has been shown

@@ -11,13 +11,19 @@ from pathlib import Path
 import typer
 
 from rclaude.cli import context
-from rclaude.cli.state import STATE as _STATE
 from rclaude.cli.render import print_json
+from rclaude.cli.state import STATE as _STATE
 from rclaude.errors import UsageError
 
 _STATE_STYLE = {
-    "queued": "cyan", "starting": "cyan", "running": "blue", "succeeded": "green",
-    "failed": "red", "cancelled": "yellow", "timed_out": "magenta", "lost": "red",
+    "queued": "cyan",
+    "starting": "cyan",
+    "running": "blue",
+    "succeeded": "green",
+    "failed": "red",
+    "cancelled": "yellow",
+    "timed_out": "magenta",
+    "lost": "red",
 }
 
 
@@ -40,8 +46,11 @@ def _parse_env(pairs: list[str]) -> dict[str, str]:
     env = {}
     for pair in pairs or []:
         if "=" not in pair or pair.startswith("="):
-            raise UsageError(f"--env expects KEY=VALUE, got {pair!r}", code="RC-USAGE-003",
-                             hint="for example: --env DEBUG=1")
+            raise UsageError(
+                f"--env expects KEY=VALUE, got {pair!r}",
+                code="RC-USAGE-003",
+                hint="for example: --env DEBUG=1",
+            )
         k, v = pair.split("=", 1)
         env[k] = v
     return env
@@ -57,24 +66,50 @@ def register(app: typer.Typer) -> None:
     def run(
         name: str | None = typer.Argument(None, help="Optional task name (e.g. task-1)."),
         detach: bool = typer.Option(False, "--detach", "-d", help="Print the task id and return."),
-        timeout: float | None = typer.Option(None, help="Kill the command after this many seconds."),
-        env: list[str] = typer.Option(None, "--env", "-e", help="KEY=VALUE for the command (repeatable)."),
-        backend: str | None = typer.Option(None, help="Compute provider for this task: local, aws, fly, codespace."),
-        aws_mode: str | None = typer.Option(None, "--aws-mode", help="AWS mode for this task: ec2, ecs, shared, fargate."),
-        no_pty: bool = typer.Option(False, "--no-pty", help="Run with pipes instead of a terminal (byte-exact output)."),
-        no_sync: bool = typer.Option(False, "--no-sync", help="Do not upload the project directory."),
-        project: Path = typer.Option(Path("."), "--project", "-C", help="Project directory to snapshot."),
-        max_attempts: int | None = typer.Option(None, help="Deliveries before the task is dead-lettered."),
-        prompt: str | None = typer.Option(None, help="Run the configured coding agent with this prompt."),
+        timeout: float | None = typer.Option(
+            None, help="Kill the command after this many seconds."
+        ),
+        env: list[str] = typer.Option(
+            None, "--env", "-e", help="KEY=VALUE for the command (repeatable)."
+        ),
+        backend: str | None = typer.Option(
+            None, help="Compute provider for this task: local, aws, fly, codespace."
+        ),
+        aws_mode: str | None = typer.Option(
+            None, "--aws-mode", help="AWS mode for this task: ec2, ecs, shared, fargate."
+        ),
+        no_pty: bool = typer.Option(
+            False, "--no-pty", help="Run with pipes instead of a terminal (byte-exact output)."
+        ),
+        no_sync: bool = typer.Option(
+            False, "--no-sync", help="Do not upload the project directory."
+        ),
+        project: Path = typer.Option(
+            Path("."), "--project", "-C", help="Project directory to snapshot."
+        ),
+        max_attempts: int | None = typer.Option(
+            None, help="Deliveries before the task is dead-lettered."
+        ),
+        prompt: str | None = typer.Option(
+            None, help="Run the configured coding agent with this prompt."
+        ),
         repo: str | None = typer.Option(None, help="Git repository the agent works on."),
         branch: str | None = typer.Option(None, help="Base branch for --repo."),
-        auto_commit: bool | None = typer.Option(None, "--auto-commit/--no-auto-commit",
-                                                help="Commit the agent's changes on rclaude/<task>."),
+        auto_commit: bool | None = typer.Option(
+            None,
+            "--auto-commit/--no-auto-commit",
+            help="Commit the agent's changes on rclaude/<task>.",
+        ),
         push: bool | None = typer.Option(None, "--push/--no-push", help="Push the task branch."),
-        pull_request: bool | None = typer.Option(None, "--pull-request/--no-pull-request",
-                                                 help="Open a pull request (implies --auto-commit --push)."),
+        pull_request: bool | None = typer.Option(
+            None,
+            "--pull-request/--no-pull-request",
+            help="Open a pull request (implies --auto-commit --push).",
+        ),
         notify: bool = typer.Option(False, "--notify", help="Send the configured notifications."),
-        as_json: bool = typer.Option(False, "--json", help="With --detach: print the task as JSON."),
+        as_json: bool = typer.Option(
+            False, "--json", help="With --detach: print the task as JSON."
+        ),
     ) -> None:
         """Run a command (after --) or an agent prompt as a task and stream its output."""
         from rclaude.model import TaskSpec
@@ -89,24 +124,40 @@ def register(app: typer.Typer) -> None:
                 overrides["backend"] = "aws"
         cfg = context.load(overrides)
         if not command and not prompt:
-            raise UsageError("no command given", code="RC-USAGE-002",
-                             hint="put the command after '--', e.g. rclaude run -- make test")
+            raise UsageError(
+                "no command given",
+                code="RC-USAGE-002",
+                hint="put the command after '--', e.g. rclaude run -- make test",
+            )
         cols, rows = _term_size()
         extra: dict = {"notify": True} if notify else {}
         if pull_request:
             auto_commit = push = True if auto_commit is None else auto_commit
             push = True if push is None else push
-        for key, value in (("auto_commit", auto_commit), ("push", push), ("pull_request", pull_request)):
+        for key, value in (
+            ("auto_commit", auto_commit),
+            ("push", push),
+            ("pull_request", pull_request),
+        ):
             if value is not None:
                 extra[key] = value
         if repo:
             no_sync = True  # the workspace is the clone, not this directory
         spec = TaskSpec(
-            command=tuple(command), name=name, env=_parse_env(env), timeout=timeout or cfg.tasks.timeout,
-            pty=cfg.tasks.pty and not no_pty, cols=cols, rows=rows,
-            max_attempts=max_attempts or cfg.tasks.max_attempts, backend=cfg.backend,
-            aws_mode=cfg.aws.mode if cfg.backend == "aws" else None, prompt=prompt, repo=repo,
-            branch=branch, extra=extra,
+            command=tuple(command),
+            name=name,
+            env=_parse_env(env),
+            timeout=timeout or cfg.tasks.timeout,
+            pty=cfg.tasks.pty and not no_pty,
+            cols=cols,
+            rows=rows,
+            max_attempts=max_attempts or cfg.tasks.max_attempts,
+            backend=cfg.backend,
+            aws_mode=cfg.aws.mode if cfg.backend == "aws" else None,
+            prompt=prompt,
+            repo=repo,
+            branch=branch,
+            extra=extra,
         )
         from rclaude.platform import Platform
 
@@ -153,14 +204,25 @@ def register(app: typer.Typer) -> None:
         for t in tasks:
             style = _STATE_STYLE.get(t.state.value, "")
             cmd = " ".join(t.spec.command) if t.spec.command else f"(agent) {t.spec.prompt or ''}"
-            table.add_row(t.id, t.name or "", f"[{style}]{t.state.value}[/]", str(t.attempt),
-                          "" if t.exit_code is None else str(t.exit_code), _ago(t.created_at),
-                          _dur(t), cmd[:60])
-        Console().print(table if tasks else "[dim]no tasks (use --all to include finished ones)[/dim]")
+            table.add_row(
+                t.id,
+                t.name or "",
+                f"[{style}]{t.state.value}[/]",
+                str(t.attempt),
+                "" if t.exit_code is None else str(t.exit_code),
+                _ago(t.created_at),
+                _dur(t),
+                cmd[:60],
+            )
+        Console().print(
+            table if tasks else "[dim]no tasks (use --all to include finished ones)[/dim]"
+        )
 
     @app.command()
-    def status(task_ref: str = typer.Argument(..., metavar="TASK"),
-               as_json: bool = typer.Option(False, "--json")) -> None:
+    def status(
+        task_ref: str = typer.Argument(..., metavar="TASK"),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
         """Show one task: state, attempts, exit code, timing, changes."""
         svc = context.service()
         task = svc.get(task_ref)
@@ -175,31 +237,44 @@ def register(app: typer.Typer) -> None:
         c = Console(highlight=False)
         style = _STATE_STYLE.get(task.state.value, "")
         c.print(f"[bold]{task.id}[/bold] {task.name or ''}")
-        c.print(f"  state:    [{style}]{task.state.value}[/]" + (f" ({task.reason})" if task.reason else ""))
+        c.print(
+            f"  state:    [{style}]{task.state.value}[/]"
+            + (f" ({task.reason})" if task.reason else "")
+        )
         c.print(f"  command:  {' '.join(task.spec.command) or task.spec.prompt}")
         c.print(f"  attempt:  {task.attempt} of at most {task.spec.max_attempts}")
         if task.exit_code is not None or task.signal:
-            c.print(f"  exit:     {task.exit_code if task.signal is None else 'signal ' + str(task.signal)}")
+            c.print(
+                f"  exit:     {task.exit_code if task.signal is None else 'signal ' + str(task.signal)}"
+            )
         c.print(f"  created:  {_ago(task.created_at)}   duration: {_dur(task)}")
         if task.worker_id:
             c.print(f"  worker:   {task.worker_id}")
         for a in attempts:
-            c.print(f"  attempt {a.number}: {a.state.value}" + (f" — {a.reason}" if a.reason else ""))
+            c.print(
+                f"  attempt {a.number}: {a.state.value}" + (f" — {a.reason}" if a.reason else "")
+            )
         if task.result:
             r = task.result
-            c.print(f"  changes:  {len(r.get('added', []))} added, {len(r.get('modified', []))} "
-                    f"modified, {len(r.get('deleted', []))} deleted")
+            c.print(
+                f"  changes:  {len(r.get('added', []))} added, {len(r.get('modified', []))} "
+                f"modified, {len(r.get('deleted', []))} deleted"
+            )
             if r.get("pull_request"):
                 c.print(f"  pull request: {r['pull_request']}")
             agent = r.get("agent") or {}
             if agent.get("cost_usd") is not None or agent.get("tokens"):
-                c.print(f"  agent:    {agent.get('tool_calls', 0)} tool calls, tokens {agent.get('tokens')}, "
-                        f"cost ${agent.get('cost_usd')}")
+                c.print(
+                    f"  agent:    {agent.get('tool_calls', 0)} tool calls, tokens {agent.get('tokens')}, "
+                    f"cost ${agent.get('cost_usd')}"
+                )
 
     @app.command()
     def logs(
         task_ref: str = typer.Argument(..., metavar="TASK"),
-        follow: bool = typer.Option(False, "--follow", "-f", help="Keep streaming until the task ends."),
+        follow: bool = typer.Option(
+            False, "--follow", "-f", help="Keep streaming until the task ends."
+        ),
         attempt: int | None = typer.Option(None, help="Attempt number (default: the latest)."),
         as_json: bool = typer.Option(False, "--json", help="One JSON object per chunk."),
     ) -> None:
@@ -209,21 +284,35 @@ def register(app: typer.Typer) -> None:
         if as_json:
             # One JSON object per chunk; for agent tasks, the parsed agent events follow
             # the chunk they were completed in ({"kind": "agent", "event": {...}}).
-            chunks = ((ev.chunk for ev in svc.follow(task, attempt=attempt) if ev.chunk)
-                      if follow else svc.read(task, attempt))
+            chunks = (
+                (ev.chunk for ev in svc.follow(task, attempt=attempt) if ev.chunk)
+                if follow
+                else svc.read(task, attempt)
+            )
             parser = None
             if task.spec.prompt:
                 from rclaude.agent import StreamParser
 
                 parser = StreamParser()
             for ch in chunks:
-                sys.stdout.write(json.dumps({"seq": ch.seq, "kind": ch.kind.value, "ts": ch.ts,
-                                             "data": ch.data.decode("utf-8", "replace")}) + "\n")
+                sys.stdout.write(
+                    json.dumps(
+                        {
+                            "seq": ch.seq,
+                            "kind": ch.kind.value,
+                            "ts": ch.ts,
+                            "data": ch.data.decode("utf-8", "replace"),
+                        }
+                    )
+                    + "\n"
+                )
                 if parser is not None:
                     events = parser.feed(ch.data) if ch.kind.value == "out" else parser.finish()
                     for ev in events:
-                        sys.stdout.write(json.dumps({"seq": ch.seq, "kind": "agent",
-                                                     "event": ev.to_dict()}) + "\n")
+                        sys.stdout.write(
+                            json.dumps({"seq": ch.seq, "kind": "agent", "event": ev.to_dict()})
+                            + "\n"
+                        )
                 sys.stdout.flush()
             return
         if follow:
@@ -238,8 +327,10 @@ def register(app: typer.Typer) -> None:
         out.flush()
 
     @app.command()
-    def attach(task_ref: str = typer.Argument(..., metavar="TASK"),
-               no_replay: bool = typer.Option(False, "--no-replay", help="Skip earlier output.")) -> None:
+    def attach(
+        task_ref: str = typer.Argument(..., metavar="TASK"),
+        no_replay: bool = typer.Option(False, "--no-replay", help="Skip earlier output."),
+    ) -> None:
         """Attach this terminal to a running task (Ctrl-] detaches)."""
         from rclaude.cli import terminal
 
@@ -253,13 +344,18 @@ def register(app: typer.Typer) -> None:
         """Cancel a task: queued ones never start, running ones are killed."""
         svc = context.service()
         task = svc.cancel(task_ref)
-        typer.echo(f"{task.id}: {task.state.value}" + (" (cancel requested)" if not task.state.terminal else ""))
+        typer.echo(
+            f"{task.id}: {task.state.value}"
+            + (" (cancel requested)" if not task.state.terminal else "")
+        )
 
     @app.command()
     def results(
         task_ref: str = typer.Argument(..., metavar="TASK"),
         download: Path | None = typer.Option(None, "--download", help="Write changed files here."),
-        apply_deletions: bool = typer.Option(False, help="With --download: delete removed files too."),
+        apply_deletions: bool = typer.Option(
+            False, help="With --download: delete removed files too."
+        ),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Show (and optionally download) the files a task added, modified and deleted."""
@@ -269,8 +365,11 @@ def register(app: typer.Typer) -> None:
         if r is None:
             from rclaude.errors import ConflictError
 
-            raise ConflictError(f"task {task.id} has no results yet ({task.state.value})",
-                                code="RC-TASK-007", hint="wait for it to finish: rclaude logs -f")
+            raise ConflictError(
+                f"task {task.id} has no results yet ({task.state.value})",
+                code="RC-TASK-007",
+                hint="wait for it to finish: rclaude logs -f",
+            )
         if as_json:
             print_json(r | {"pull_request": (task.result or {}).get("pull_request")})
         else:
@@ -279,7 +378,10 @@ def register(app: typer.Typer) -> None:
                     typer.echo(f"{mark} {rel}")
             git = r.get("git") or {}
             if git.get("branch"):
-                typer.echo(f"branch: {git['branch']}" + (f" @ {git['commit'][:12]}" if git.get("commit") else ""))
+                typer.echo(
+                    f"branch: {git['branch']}"
+                    + (f" @ {git['commit'][:12]}" if git.get("commit") else "")
+                )
             for err in git.get("errors", []):
                 typer.echo(f"git error: {err}", err=True)
             if r.get("pull_request"):

@@ -19,12 +19,22 @@ DETACH_KEY = b"\x1d"  # Ctrl-]
 
 
 def _notice(text: str) -> None:
-    sys.stderr.write(f"\r\n\x1b[2m── {text} ──\x1b[0m\r\n" if sys.stderr.isatty() else f"-- {text} --\n")
+    sys.stderr.write(
+        f"\r\n\x1b[2m── {text} ──\x1b[0m\r\n" if sys.stderr.isatty() else f"-- {text} --\n"
+    )
     sys.stderr.flush()
 
 
-def stream(svc, task, *, attempt: int | None = None, after_seq: int = 0, quiet: bool = False,
-           on_idle=None, stop: threading.Event | None = None) -> int | None:
+def stream(
+    svc,
+    task,
+    *,
+    attempt: int | None = None,
+    after_seq: int = 0,
+    quiet: bool = False,
+    on_idle=None,
+    stop: threading.Event | None = None,
+) -> int | None:
     """Copy output to stdout until the FINAL chunk; return the shell exit status."""
     out = sys.stdout.buffer
     for ev in svc.follow(task, attempt=attempt, after_seq=after_seq, on_idle=on_idle):
@@ -105,6 +115,8 @@ def attach(svc, task, *, replay: bool = True, on_idle=None) -> int | None:
         os.close(wake_r)
         os.close(wake_w)
     if "code" not in result:
-        _notice(f"detached from {task.name or task.id}; `rclaude attach {task.name or task.id}` to return")
+        _notice(
+            f"detached from {task.name or task.id}; `rclaude attach {task.name or task.id}` to return"
+        )
         return None
     return result["code"]

@@ -13,20 +13,34 @@ def register(app: typer.Typer) -> None:
     def worker(
         worker_id: str | None = typer.Option(None, "--worker-id", help="Id to register under."),
         burst: bool = typer.Option(False, "--burst", help="Exit as soon as the queue is empty."),
-        idle_timeout: float | None = typer.Option(None, "--idle-timeout", help="Exit after S idle seconds."),
+        idle_timeout: float | None = typer.Option(
+            None, "--idle-timeout", help="Exit after S idle seconds."
+        ),
         concurrency: int | None = typer.Option(None, "--concurrency", help="Tasks run at once."),
-        drain_timeout: float | None = typer.Option(None, "--drain-timeout", help="SIGTERM grace for running tasks."),
+        drain_timeout: float | None = typer.Option(
+            None, "--drain-timeout", help="SIGTERM grace for running tasks."
+        ),
     ) -> None:
         """Run a worker: lease tasks from the queue and run them."""
         import logging
         import sys
 
-        logging.basicConfig(level="INFO", stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level="INFO",
+            stream=sys.stderr,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
         from rclaude.worker.__main__ import serve
 
-        raise typer.Exit(serve(worker_id=worker_id, idle_timeout=idle_timeout,
-                               concurrency=concurrency, burst=burst, drain_timeout=drain_timeout))
+        raise typer.Exit(
+            serve(
+                worker_id=worker_id,
+                idle_timeout=idle_timeout,
+                concurrency=concurrency,
+                burst=burst,
+                drain_timeout=drain_timeout,
+            )
+        )
 
     @app.command()
     def orchestrator(
@@ -37,8 +51,11 @@ def register(app: typer.Typer) -> None:
         import logging
         import sys
 
-        logging.basicConfig(level="INFO", stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level="INFO",
+            stream=sys.stderr,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
         from rclaude.orchestrator.loop import Orchestrator
 
         p = context.platform()
@@ -46,13 +63,16 @@ def register(app: typer.Typer) -> None:
         if once:
             p.service.reap_dead_letters()
             d = orch.reconcile(scale_down=True)
-            typer.echo(f"depth={orch.figures.depth} workers={orch.figures.workers} "
-                       f"desired={d.desired} launch={d.launch} stop={d.stop} ({d.reason})")
+            typer.echo(
+                f"depth={orch.figures.depth} workers={orch.figures.workers} "
+                f"desired={d.desired} launch={d.launch} stop={d.stop} ({d.reason})"
+            )
             return
         orch.run(interval=interval)
 
-    workers_app = typer.Typer(help="Inspect and stop workers of the configured backend.",
-                              no_args_is_help=True)
+    workers_app = typer.Typer(
+        help="Inspect and stop workers of the configured backend.", no_args_is_help=True
+    )
     app.add_typer(workers_app, name="workers")
 
     @workers_app.command("list")
@@ -66,7 +86,9 @@ def register(app: typer.Typer) -> None:
         if not ws:
             typer.echo("no workers")
         for w in ws:
-            typer.echo(f"{w.id}  {w.backend}  {w.state}  busy {w.busy}/{w.slots}  pid {w.pid or '-'}")
+            typer.echo(
+                f"{w.id}  {w.backend}  {w.state}  busy {w.busy}/{w.slots}  pid {w.pid or '-'}"
+            )
 
     @workers_app.command("stop")
     def stop_idle() -> None:

@@ -65,9 +65,16 @@ class LocalCompute:
             wid = f"w-{new_id(5)}"
             pid = self._take_standby(wid, logs / f"{wid}.log")
             if pid is not None:
-                info = WorkerInfo(id=wid, backend="local", state="starting",
-                                  slots=cfg.worker.concurrency, host=self.host, pid=pid,
-                                  started_at=time.time(), heartbeat_at=time.time())
+                info = WorkerInfo(
+                    id=wid,
+                    backend="local",
+                    state="starting",
+                    slots=cfg.worker.concurrency,
+                    host=self.host,
+                    pid=pid,
+                    started_at=time.time(),
+                    heartbeat_at=time.time(),
+                )
                 self.p.tasks.register_worker(info)
                 started.append(info)
                 continue
@@ -118,13 +125,17 @@ class LocalCompute:
 
         if self._standby is not None:
             return True
-        if (not self.p.config.worker.fork or not hasattr(os, "fork") or sqlite_db.opened
-                or threading.active_count() != 1):
+        if (
+            not self.p.config.worker.fork
+            or not hasattr(os, "fork")
+            or sqlite_db.opened
+            or threading.active_count() != 1
+        ):
             return False
         # Load what the worker needs first, so the standby starts with it in memory.
-        import rclaude.adapters.sql_store  # noqa: F401
-        import rclaude.adapters.sqlite_log  # noqa: F401
-        import rclaude.adapters.sqlite_queue  # noqa: F401
+        import rclaude.adapters.sql_store
+        import rclaude.adapters.sqlite_log
+        import rclaude.adapters.sqlite_queue
         import rclaude.worker.loop  # noqa: F401
 
         go_r, go_w = os.pipe()
@@ -193,17 +204,25 @@ class LocalCompute:
 
             for sig in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGWINCH, _signal.SIGPIPE):
                 _signal.signal(sig, _signal.SIG_DFL)
-            logging.basicConfig(level="INFO", stream=sys.stderr, force=True,
-                                format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+            logging.basicConfig(
+                level="INFO",
+                stream=sys.stderr,
+                force=True,
+                format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            )
             os.environ["RCLAUDE_WORKER_BACKEND"] = "local"
             from rclaude.platform import Platform
             from rclaude.worker.loop import Worker
 
             cfg = self.p.config
             platform = Platform(cfg)  # fresh connections: the parent's are never used here
-            code = Worker(platform, worker_id=wid, idle_timeout=cfg.worker.idle_timeout,
-                          concurrency=cfg.worker.concurrency).run()
-        except BaseException:  # noqa: BLE001 - report and leave without cleanup
+            code = Worker(
+                platform,
+                worker_id=wid,
+                idle_timeout=cfg.worker.idle_timeout,
+                concurrency=cfg.worker.concurrency,
+            ).run()
+        except BaseException:
             import traceback
 
             traceback.print_exc()

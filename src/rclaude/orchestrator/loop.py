@@ -63,10 +63,14 @@ class Orchestrator:
             try:
                 self.p.service.reap_dead_letters()
                 d = self.reconcile(scale_down=True)
-                log.info("depth=%s workers=%s desired=%s (%s)", self.figures.depth,
-                         self.figures.workers, d.desired, d.reason)
+                log.info(
+                    "depth=%s workers=%s desired=%s (%s)",
+                    self.figures.depth,
+                    self.figures.workers,
+                    d.desired,
+                    d.reason,
+                )
             except Exception as exc:  # keep the loop alive; the figures record it
                 self.figures.failures += 1
                 log.warning("reconcile failed: %s", exc)
             time.sleep(interval)
-

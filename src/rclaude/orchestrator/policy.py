@@ -25,8 +25,13 @@ class Policy:
 
     @classmethod
     def from_settings(cls, s) -> Policy:
-        return cls(s.min_workers, s.max_workers, s.messages_per_worker,
-                   s.activation_threshold, s.scale_down_cooldown)
+        return cls(
+            s.min_workers,
+            s.max_workers,
+            s.messages_per_worker,
+            s.activation_threshold,
+            s.scale_down_cooldown,
+        )
 
 
 @dataclass(frozen=True)

@@ -109,12 +109,21 @@ def scan(root: Path, known: dict[str, tuple[int, int, str]] | None = None) -> Ma
                 sha = prev[2]
         if sha is None:
             sha = hash_file(entry.path)
-        m.files[rel] = {"sha": sha, "size": st.st_size, "mode": 0o755 if st.st_mode & 0o111 else 0o644}
+        m.files[rel] = {
+            "sha": sha,
+            "size": st.st_size,
+            "mode": 0o755 if st.st_mode & 0o111 else 0o644,
+        }
     return m
 
 
-def upload(store: ObjectStore, root: Path, manifest: Manifest, rels: list[str] | None = None,
-           progress: Callable[[int], None] | None = None) -> int:
+def upload(
+    store: ObjectStore,
+    root: Path,
+    manifest: Manifest,
+    rels: list[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Upload the blobs of ``rels`` (default: all files) that the store lacks.
     Returns the number of bytes uploaded."""
     sent = 0
@@ -157,7 +166,9 @@ class Materialized:
     stats: dict[str, tuple[int, int, str]]  # rel -> (size, mtime_ns, sha) as written
 
 
-def materialize(store: ObjectStore, snapshot_id: str | None, workspace: str | os.PathLike) -> Materialized:
+def materialize(
+    store: ObjectStore, snapshot_id: str | None, workspace: str | os.PathLike
+) -> Materialized:
     """Write the snapshot into ``workspace`` (created, must be empty)."""
     ws = Path(workspace)
     ws.mkdir(parents=True, exist_ok=True)
@@ -188,9 +199,12 @@ def collect_changes(store: ObjectStore, mat: Materialized) -> dict[str, Any]:
     after = scan(mat.root, known=mat.stats)
     before = mat.manifest
     added = sorted(set(after.files) - set(before.files))
-    deleted = sorted((set(before.files) - set(after.files)) | (set(before.links) - set(after.links)))
+    deleted = sorted(
+        (set(before.files) - set(after.files)) | (set(before.links) - set(after.links))
+    )
     modified = sorted(
-        rel for rel in set(after.files) & set(before.files)
+        rel
+        for rel in set(after.files) & set(before.files)
         if after.files[rel]["sha"] != before.files[rel]["sha"]
         or after.files[rel]["mode"] != before.files[rel]["mode"]
     )
@@ -209,8 +223,13 @@ def collect_changes(store: ObjectStore, mat: Materialized) -> dict[str, Any]:
     }
 
 
-def download(store: ObjectStore, result: dict[str, Any], dest: str | os.PathLike,
-             *, apply_deletions: bool = False) -> list[str]:
+def download(
+    store: ObjectStore,
+    result: dict[str, Any],
+    dest: str | os.PathLike,
+    *,
+    apply_deletions: bool = False,
+) -> list[str]:
     """Write a task's added and modified files under ``dest``; return the paths written."""
     manifest = load(store, result["snapshot"])
     out = Path(dest)

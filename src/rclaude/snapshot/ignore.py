@@ -67,8 +67,9 @@ def walk(root: Path) -> Iterator[tuple[str, os.DirEntry]]:
                 if _ignored(rules, rel + "/"):
                     continue
                 yield from recurse(Path(entry.path), rel + "/", rules)
-            elif entry.is_file(follow_symlinks=False) or entry.is_symlink():
-                if not _ignored(rules, rel):
-                    yield rel, entry
+            elif (entry.is_file(follow_symlinks=False) or entry.is_symlink()) and not _ignored(
+                rules, rel
+            ):
+                yield rel, entry
 
     yield from recurse(root, "", [])

@@ -22,28 +22,42 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def serve(*, worker_id=None, idle_timeout=None, concurrency=None, burst=False,
-          drain_timeout=None) -> int:
+def serve(
+    *, worker_id=None, idle_timeout=None, concurrency=None, burst=False, drain_timeout=None
+) -> int:
     from rclaude.config import load_config
     from rclaude.platform import Platform
     from rclaude.worker.loop import Worker
 
     cfg = load_config().config
     with Platform(cfg) as platform:
-        return Worker(platform, worker_id=worker_id, concurrency=concurrency,
-                      idle_timeout=idle_timeout, burst=burst, drain_timeout=drain_timeout).run()
+        return Worker(
+            platform,
+            worker_id=worker_id,
+            concurrency=concurrency,
+            idle_timeout=idle_timeout,
+            burst=burst,
+            drain_timeout=drain_timeout,
+        ).run()
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     from rclaude.errors import RclaudeError
 
     try:
-        return serve(worker_id=args.worker_id, idle_timeout=args.idle_timeout,
-                     concurrency=args.concurrency, burst=args.burst,
-                     drain_timeout=args.drain_timeout)
+        return serve(
+            worker_id=args.worker_id,
+            idle_timeout=args.idle_timeout,
+            concurrency=args.concurrency,
+            burst=args.burst,
+            drain_timeout=args.drain_timeout,
+        )
     except RclaudeError as exc:
         print(f"rclaude worker: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -65,8 +65,12 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
     first_start = {"started_at": now} if number == 1 else {}
     try:
         updated = p.tasks.update(
-            lease.message.task_id, expect_states=ACTIVE_STATES, state=TaskState.STARTING,
-            attempt=number, worker_id=worker_id, **first_start,
+            lease.message.task_id,
+            expect_states=ACTIVE_STATES,
+            state=TaskState.STARTING,
+            attempt=number,
+            worker_id=worker_id,
+            **first_start,
         )
     except NotFoundError:
         p.queue.ack(lease)  # the task was deleted: nothing to run
@@ -78,7 +82,9 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
     task = updated
     if prev and prev < number:
         reason = f"worker lost during attempt {prev}; redelivered"
-        p.tasks.upsert_attempt(Attempt(task.id, prev, TaskState.LOST, reason=reason, finished_at=now))
+        p.tasks.upsert_attempt(
+            Attempt(task.id, prev, TaskState.LOST, reason=reason, finished_at=now)
+        )
         try:
             p.log.close(task.id, prev, {"state": TaskState.LOST.value, "reason": reason})
         except ConflictError:
@@ -98,8 +104,14 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
         hooks.before()
         argv = command_of(task, p)
         try:
-            proc = Process(argv, cwd=str(workspace), env=task_env(task, number, workspace),
-                           pty=task.spec.pty, cols=task.spec.cols, rows=task.spec.rows)
+            proc = Process(
+                argv,
+                cwd=str(workspace),
+                env=task_env(task, number, workspace),
+                pty=task.spec.pty,
+                cols=task.spec.cols,
+                rows=task.spec.rows,
+            )
         except (FileNotFoundError, PermissionError, OSError) as exc:
             msg = f"rclaude: cannot run {argv[0]!r}: {getattr(exc, 'strerror', None) or exc}\r\n"
             p.log.append(task.id, number, msg.encode())
@@ -126,14 +138,18 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
                         running.stop_requested = True
                 outcome = proc.pump(
                     emit=lambda data: p.log.append(task.id, number, data),
-                    wake_fd=listener.fileno(), on_wake=on_wake,
-                    timeout=task.spec.timeout, kill_grace=p.config.tasks.kill_grace,
+                    wake_fd=listener.fileno(),
+                    on_wake=on_wake,
+                    timeout=task.spec.timeout,
+                    kill_grace=p.config.tasks.kill_grace,
                     should_stop=lambda: running.stop_requested or running.released,
                 )
             finally:
                 listener.close()
         result = snapshot.collect_changes(p.store, mat) if mat is not None else {}
-        result.update(hooks.after(TaskState.SUCCEEDED if outcome.exit_code == 0 else TaskState.FAILED))
+        result.update(
+            hooks.after(TaskState.SUCCEEDED if outcome.exit_code == 0 else TaskState.FAILED)
+        )
     except Exception as exc:  # an infrastructure failure: record it, do not lose it
         log.exception("task %s attempt %s failed in the worker", task.id, number)
         outcome = Outcome(exit_code=None, signal=None, error=f"worker error: {exc}")
@@ -141,8 +157,17 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
         shutil.rmtree(workspace, ignore_errors=True)
     if running.released:
         reason = "worker shut down before the task finished; released for redelivery"
-        p.tasks.upsert_attempt(Attempt(task.id, number, TaskState.LOST, worker_id,
-                                       task.started_at, time.time(), reason=reason))
+        p.tasks.upsert_attempt(
+            Attempt(
+                task.id,
+                number,
+                TaskState.LOST,
+                worker_id,
+                task.started_at,
+                time.time(),
+                reason=reason,
+            )
+        )
         try:
             p.log.close(task.id, number, {"state": TaskState.LOST.value, "reason": reason})
         except ConflictError:
@@ -156,7 +181,9 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
     return final
 
 
-def _finish(p, lease, task: Task, number: int, worker_id: str, outcome: Outcome, result) -> TaskState:
+def _finish(
+    p, lease, task: Task, number: int, worker_id: str, outcome: Outcome, result
+) -> TaskState:
     if outcome.cancelled:
         state, reason = TaskState.CANCELLED, "cancelled on request"
     elif outcome.timed_out:
@@ -168,14 +195,38 @@ def _finish(p, lease, task: Task, number: int, worker_id: str, outcome: Outcome,
     else:
         state = TaskState.FAILED
         reason = outcome.error or (
-            f"killed by signal {outcome.signal}" if outcome.signal else f"exit code {outcome.exit_code}")
+            f"killed by signal {outcome.signal}"
+            if outcome.signal
+            else f"exit code {outcome.exit_code}"
+        )
     now = time.time()
-    p.tasks.finish(task.id, Attempt(task.id, number, state, worker_id, task.started_at, now,
-                                    outcome.exit_code, outcome.signal, reason),
-                   expect_states=ACTIVE_STATES, state=state, exit_code=outcome.exit_code,
-                   signal=outcome.signal, reason=reason, finished_at=now, result=result)
-    final = {"state": state.value, "exit_code": outcome.exit_code, "signal": outcome.signal,
-             "reason": reason}
+    p.tasks.finish(
+        task.id,
+        Attempt(
+            task.id,
+            number,
+            state,
+            worker_id,
+            task.started_at,
+            now,
+            outcome.exit_code,
+            outcome.signal,
+            reason,
+        ),
+        expect_states=ACTIVE_STATES,
+        state=state,
+        exit_code=outcome.exit_code,
+        signal=outcome.signal,
+        reason=reason,
+        finished_at=now,
+        result=result,
+    )
+    final = {
+        "state": state.value,
+        "exit_code": outcome.exit_code,
+        "signal": outcome.signal,
+        "reason": reason,
+    }
     try:
         p.log.close(task.id, number, final)
     except ConflictError:

@@ -31,9 +31,13 @@ class TaskHooks:
             from rclaude.compute.tokens import github_token_provider
             from rclaude.vcs import prepare_workspace
 
-            self.git = prepare_workspace(self.task.spec, self.workspace, github_token_provider(),
-                                         task_id=self.task.name or self.task.id,
-                                         settings=self.p.config.git)
+            self.git = prepare_workspace(
+                self.task.spec,
+                self.workspace,
+                github_token_provider(),
+                task_id=self.task.name or self.task.id,
+                settings=self.p.config.git,
+            )
         self.notify(self.task, "start")
 
     # -- after the command ------------------------------------------------------------
@@ -45,10 +49,14 @@ class TaskHooks:
 
             cfg = self.p.config.git
             spec = self.task.spec
-            want = {k: spec.extra.get(k, getattr(cfg, k)) for k in ("auto_commit", "push", "pull_request")}
+            want = {
+                k: spec.extra.get(k, getattr(cfg, k))
+                for k in ("auto_commit", "push", "pull_request")
+            }
             try:
-                info = finalize(self.git, self.task, want["auto_commit"], want["push"],
-                                want["pull_request"])
+                info = finalize(
+                    self.git, self.task, want["auto_commit"], want["push"], want["pull_request"]
+                )
             except Exception as exc:  # recorded, not fatal: the command itself has finished
                 info = {"errors": [str(exc)]}
             extra["git"] = info
@@ -62,8 +70,11 @@ class TaskHooks:
         from rclaude.agent import parse_stream, summarize
         from rclaude.model import ChunkKind
 
-        chunks = (c.data for c in self.p.service.read(self.task, self.task.attempt)
-                  if c.kind is ChunkKind.OUTPUT)
+        chunks = (
+            c.data
+            for c in self.p.service.read(self.task, self.task.attempt)
+            if c.kind is ChunkKind.OUTPUT
+        )
         try:
             return summarize(parse_stream(chunks))
         except Exception as exc:  # an agent that printed something unexpected

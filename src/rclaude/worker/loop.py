@@ -27,9 +27,16 @@ log = logging.getLogger("rclaude.worker")
 
 
 class Worker:
-    def __init__(self, platform, *, worker_id: str | None = None, concurrency: int | None = None,
-                 idle_timeout: float | None = None, burst: bool = False,
-                 drain_timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        platform,
+        *,
+        worker_id: str | None = None,
+        concurrency: int | None = None,
+        idle_timeout: float | None = None,
+        burst: bool = False,
+        drain_timeout: float | None = None,
+    ) -> None:
         cfg = platform.config
         self.p = platform
         self.id = worker_id or f"w-{new_id(5)}"
@@ -54,10 +61,19 @@ class Worker:
 
     # -- registry -----------------------------------------------------------------
     def _register(self) -> None:
-        self.p.tasks.register_worker(WorkerInfo(
-            id=self.id, backend=self.backend, state="idle", slots=self.concurrency, busy=0,
-            host=socket.gethostname(), pid=os.getpid(), started_at=time.time(),
-            heartbeat_at=time.time()))
+        self.p.tasks.register_worker(
+            WorkerInfo(
+                id=self.id,
+                backend=self.backend,
+                state="idle",
+                slots=self.concurrency,
+                busy=0,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                started_at=time.time(),
+                heartbeat_at=time.time(),
+            )
+        )
 
     def _beat(self) -> None:
         busy = len(self.running)
@@ -114,8 +130,9 @@ class Worker:
                     if left <= 0:
                         break
                     wait = min(wait, left)
-                leases = self.p.queue.receive(free, visibility_timeout=self.visibility,
-                                              wait_seconds=0 if self.burst else wait)
+                leases = self.p.queue.receive(
+                    free, visibility_timeout=self.visibility, wait_seconds=0 if self.burst else wait
+                )
                 for lease in leases:
                     self._start(lease)
                 if leases or self.running:

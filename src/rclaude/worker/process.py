@@ -44,8 +44,16 @@ def set_winsize(fd: int, cols: int, rows: int) -> None:
 class Process:
     """A started command. Call :meth:`pump` to run it to completion."""
 
-    def __init__(self, argv: list[str], *, cwd: str, env: dict[str, str], pty: bool,
-                 cols: int = 80, rows: int = 24) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        *,
+        cwd: str,
+        env: dict[str, str],
+        pty: bool,
+        cols: int = 80,
+        rows: int = 24,
+    ) -> None:
         self.pty = pty
         self.pid = 0
         self.popen: subprocess.Popen | None = None
@@ -82,8 +90,13 @@ class Process:
             self.in_fd = master
         else:
             self.popen = subprocess.Popen(
-                [exe, *argv[1:]], cwd=cwd, env=env, stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                [exe, *argv[1:]],
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
             self.pid = self.popen.pid
             self.out_fd = self.popen.stdout.fileno()
@@ -141,9 +154,16 @@ class Process:
         return None
 
     # -- the I/O loop -----------------------------------------------------------
-    def pump(self, *, emit: Callable[[bytes], None], wake_fd: int | None,
-             on_wake: Callable[[], list[InputEvent]], timeout: float | None,
-             kill_grace: float = 5.0, should_stop: Callable[[], bool] = lambda: False) -> Outcome:
+    def pump(
+        self,
+        *,
+        emit: Callable[[bytes], None],
+        wake_fd: int | None,
+        on_wake: Callable[[], list[InputEvent]],
+        timeout: float | None,
+        kill_grace: float = 5.0,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Outcome:
         start = time.monotonic()
         deadline = start + timeout if timeout else None
         kill_at: float | None = None
@@ -200,8 +220,9 @@ class Process:
         status = self._status or 0
         code = os.waitstatus_to_exitcode(status)
         sig = -code if code < 0 else None
-        return Outcome(exit_code=None if sig else code, signal=sig,
-                       timed_out=timed_out, cancelled=cancelled)
+        return Outcome(
+            exit_code=None if sig else code, signal=sig, timed_out=timed_out, cancelled=cancelled
+        )
 
     def _reap_wait(self, seconds: float) -> bool:
         """Wait up to ``seconds`` for the child to exit, woken by its exit (pidfd)."""

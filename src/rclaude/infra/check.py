@@ -120,7 +120,7 @@ def _run_instances_dry_run(compute: Any) -> CheckItem:
         "MetadataOptions": {"HttpTokens": "required"},
     }
     try:
-        params["ImageId"] = compute.pool._image(plan.instance_types[0])
+        params["ImageId"] = compute.pool.image_for(plan.instance_types[0])
         if plan.instance_profile:
             params["IamInstanceProfile"] = (
                 {"Arn": plan.instance_profile}

@@ -156,7 +156,7 @@ class InstancePool:
         plan = self.plan
         worker_tags = tags.worker_tags(plan.deployment, plan.mode, token)
         params: dict[str, Any] = {
-            "ImageId": self._image(itype),
+            "ImageId": self.image_for(itype),
             "InstanceType": itype,
             "MinCount": 1,
             "MaxCount": count,
@@ -209,7 +209,8 @@ class InstancePool:
                 raise
         return [self._info(i) for i in reservation["Instances"]]
 
-    def _image(self, itype: str) -> str:
+    def image_for(self, itype: str) -> str:
+        """The AMI for ``itype``: ``aws.ec2.ami``, or the latest Amazon Linux 2023 (SSM)."""
         if self.plan.ami != "auto":
             return self.plan.ami
         arch = "arm64" if catalog.is_arm64(itype) else "x86_64"

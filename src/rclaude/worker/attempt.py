@@ -90,8 +90,11 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
         except ConflictError:
             pass
     workspace = p.data_dir / "workspaces" / f"{task.id}-{number}"
-    shutil.rmtree(workspace, ignore_errors=True)
-    workspace.mkdir(parents=True, mode=0o700)
+    try:
+        workspace.mkdir(parents=True, mode=0o700)
+    except FileExistsError:  # left over from a worker that died in this attempt
+        shutil.rmtree(workspace, ignore_errors=True)
+        workspace.mkdir(parents=True, mode=0o700)
     # Keystrokes typed for an earlier attempt are not replayed into this one.
     seen_input = 0 if number == 1 else p.log.last_input_seq(task.id)
     outcome: Outcome

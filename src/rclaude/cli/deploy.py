@@ -72,11 +72,16 @@ def build_deploy_app() -> typer.Typer:
         log_file: Path = typer.Option(None, "--log-file", help="Append a detailed log here."),
     ) -> None:
         _OPTS.update(deployment_dir=deployment_dir, manifest=manifest, quiet=quiet, project=project)
+        previous = _OPTS.pop("log_handler", None)
+        if previous is not None:  # one log file per invocation (matters in-process)
+            log.removeHandler(previous)
+            previous.close()
         if log_file:
             handler = logging.FileHandler(log_file)
             handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
             log.addHandler(handler)
             log.setLevel(logging.INFO)
+            _OPTS["log_handler"] = handler
 
     @app.command()
     def version() -> None:

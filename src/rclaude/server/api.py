@@ -64,7 +64,7 @@ def chunk_json(ch) -> dict:
 
 
 async def list_tasks(request: Request) -> Response:
-    user = http.require_user(request)
+    user = await http.require_user(request)
     q = request.query_params
     states = None
     if q.get("states") == "active":
@@ -82,7 +82,7 @@ async def list_tasks(request: Request) -> Response:
 
 
 async def submit(request: Request) -> Response:
-    user = http.require_user(request)
+    user = await http.require_user(request)
     body = await http.json_body(request)
     raw = body.get("spec", body)
     if not isinstance(raw, dict):
@@ -133,25 +133,25 @@ async def _task(request: Request, user):
 
 
 async def get_task(request: Request) -> Response:
-    user = http.require_user(request)
+    user = await http.require_user(request)
     return JSONResponse(task_json(await _task(request, user)))
 
 
 async def attempts(request: Request) -> Response:
-    user = http.require_user(request)
+    user = await http.require_user(request)
     task = await _task(request, user)
     rows = await to_thread.run_sync(_svc(request).attempts, task)
     return JSONResponse([a.__dict__ | {"state": a.state.value} for a in rows])
 
 
 async def cancel(request: Request) -> Response:
-    user = http.require_user(request)
+    user = await http.require_user(request)
     task = await to_thread.run_sync(_svc(request).cancel, request.path_params["ref"], user.id)
     return JSONResponse(task_json(task))
 
 
 async def send_input(request: Request) -> Response:
-    user = http.require_user(request)
+    user = await http.require_user(request)
     body = await http.json_body(request)
     task = await _task(request, user)
     svc = _svc(request)
@@ -171,7 +171,7 @@ async def send_input(request: Request) -> Response:
 
 async def output(request: Request) -> Response:
     """Long poll: chunks of ``attempt`` after ``after_seq``, waiting up to ``wait`` s."""
-    user = http.require_user(request)
+    user = await http.require_user(request)
     task = await _task(request, user)
     q = request.query_params
     try:
@@ -208,7 +208,7 @@ def _result_manifest(platform, task):
 
 async def results(request: Request) -> Response:
     """The task's changes and, for each added/modified path, its blob sha and mode."""
-    user = http.require_user(request)
+    user = await http.require_user(request)
     task = await _task(request, user)
     platform = request.app.state.platform
     manifest = await to_thread.run_sync(_result_manifest, platform, task)
@@ -224,7 +224,7 @@ async def result_blob(request: Request) -> Response:
     """One blob of a task's results (only blobs the task's result manifest names)."""
     from rclaude import snapshot
 
-    user = http.require_user(request)
+    user = await http.require_user(request)
     task = await _task(request, user)
     platform = request.app.state.platform
     manifest = await to_thread.run_sync(_result_manifest, platform, task)
@@ -233,7 +233,7 @@ async def result_blob(request: Request) -> Response:
         raise NotFoundError(
             f"task {task.id} has no file with content {sha[:12]}", code="RC-API-009"
         )
-    url = platform.store.presign(snapshot.blob_key(sha), "GET", 300)
+    url = await to_thread.run_sync(platform.store.presign, snapshot.blob_key(sha), "GET", 300)
     if url:
         return Response(status_code=307, headers={"location": url})
     data = await to_thread.run_sync(platform.store.get, snapshot.blob_key(sha))
@@ -247,7 +247,7 @@ async def results_archive(request: Request) -> Response:
 
     from rclaude import snapshot
 
-    user = http.require_user(request)
+    user = await http.require_user(request)
     task = await _task(request, user)
     platform = request.app.state.platform
     manifest = await to_thread.run_sync(_result_manifest, platform, task)

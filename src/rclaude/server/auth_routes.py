@@ -96,19 +96,19 @@ async def logout(request: Request) -> Response:
     else:
         cookie = request.cookies.get(http.SESSION_COOKIE)
         if cookie:
-            http.require_user(request)  # Origin check for cookie writes
+            await http.require_user(request)  # Origin check for cookie writes
             await to_thread.run_sync(auth.delete_session, cookie)
         resp.delete_cookie(http.SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return resp
 
 
 async def me(request: Request) -> Response:
-    user = http.require_user(request)
+    user = await http.require_user(request)
     return JSONResponse({"id": user.id, "email": user.email})
 
 
 async def tokens(request: Request) -> Response:
-    user = http.require_user(request)
+    user = await http.require_user(request)
     auth = request.app.state.auth
     if request.method == "POST":
         body = await http.json_body(request, limit=4096)
@@ -121,7 +121,7 @@ async def tokens(request: Request) -> Response:
 
 
 async def revoke_token(request: Request) -> Response:
-    user = http.require_user(request)
+    user = await http.require_user(request)
     auth = request.app.state.auth
     ok = await to_thread.run_sync(
         lambda: auth.revoke_api_token(user, token_id=request.path_params["token_id"])

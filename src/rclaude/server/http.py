@@ -95,9 +95,12 @@ def authenticate(conn: HTTPConnection) -> tuple[User | None, str]:
     return None, ""
 
 
-def require_user(request: Request) -> User:
-    """The signed-in user; raises AuthError (401) or, for a cross-site write, 403."""
-    user, how = authenticate(request)
+async def require_user(request: Request) -> User:
+    """The signed-in user; raises AuthError (401) or, for a cross-site write, 403.
+    The lookup is a database read, so it runs in a worker thread."""
+    from anyio import to_thread
+
+    user, how = await to_thread.run_sync(authenticate, request)
     if user is None:
         raise AuthError(
             "sign in first",

@@ -46,7 +46,7 @@ def staging_key(user_id: str, sha: str) -> str:
 
 
 async def missing(request: Request) -> Response:
-    user = http.require_user(request)
+    user = await http.require_user(request)
     body = await http.json_body(request, limit=32 << 20)
     shas = body.get("shas")
     if not isinstance(shas, list) or len(shas) > MAX_SHAS:
@@ -74,7 +74,7 @@ async def missing(request: Request) -> Response:
 
 
 async def put_blob(request: Request) -> Response:
-    http.require_user(request)
+    await http.require_user(request)
     sha = _check_sha(request.path_params["sha"])
     store = request.app.state.platform.store
     h = hashlib.sha256()
@@ -118,7 +118,7 @@ def _promote_staged(store, user_id: str, sha: str) -> bool:
 
 
 async def commit(request: Request) -> Response:
-    user = http.require_user(request)
+    user = await http.require_user(request)
     body = await http.json_body(request, limit=64 << 20)
     files, links = body.get("files", {}), body.get("links", {})
     if not isinstance(files, dict) or not isinstance(links, dict):

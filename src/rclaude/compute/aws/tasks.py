@@ -86,13 +86,13 @@ class TaskPool:
             if len(started) >= n:
                 return started[:n]
         remaining = n - len(started)
-        batch_no = 0
         while remaining > 0:
             count = min(RUN_TASK_MAX, remaining)
-            new = self._run_batch(count, token, group, batch_no)
+            # the offset keys the clientToken: a retried launch(n, token) that found some
+            # tasks already running sends different tokens for the rest
+            new = self._run_batch(count, token, group, offset=len(started))
             started.extend(new)
             remaining -= len(new)
-            batch_no += 1
         return started
 
     def _strategies(self) -> list[dict[str, Any]]:
@@ -107,7 +107,7 @@ class TaskPool:
             {"capacityProviderStrategy": [{"capacityProvider": p, "weight": 1}]} for p in providers
         ]
 
-    def _run_batch(self, count: int, token: str | None, group: str, batch_no: int) -> list:
+    def _run_batch(self, count: int, token: str | None, group: str, offset: int) -> list:
         plan = self.plan
         failures: list[dict] = []
         for n_try, strategy in enumerate(self._strategies()):
@@ -135,7 +135,7 @@ class TaskPool:
                 "tags": tags.as_ecs(tags.worker_tags(plan.deployment, plan.mode, token)),
                 "enableECSManagedTags": True,
                 "clientToken": hashlib.sha256(
-                    f"{token or secrets.token_hex(16)}|{batch_no}|{n_try}".encode()
+                    f"{token or secrets.token_hex(16)}|{offset}|{n_try}".encode()
                 ).hexdigest()[:64],
                 **strategy,
             }

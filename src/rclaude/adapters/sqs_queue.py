@@ -18,6 +18,11 @@ message might not be deleted"). So that ``ack``/``extend`` on a lost lease raise
 every message it has received and refuses older ones. That check is per process; across
 processes a stale ack is harmless (SQS ignores it or deletes a message whose task is
 already terminal).
+
+Duplicates: a standard SQS queue may deliver a message twice even within its visibility
+timeout (moto does it under concurrent receives). A second delivery of a message this
+process still holds a live lease on is dropped; a duplicate reaching another process
+runs the task again, which is the at-least-once delivery rclaude documents.
 """
 
 from __future__ import annotations
@@ -65,7 +70,8 @@ class SqsQueue:
         self._url: str | None = self.settings.queue_url
         self._dlq_url: str | None = None
         self._lock = threading.Lock()
-        self._receipts: OrderedDict[str, str] = OrderedDict()
+        # message id -> (newest receipt, lease deadline) of what this process received
+        self._receipts: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
     # -- plumbing ---------------------------------------------------------------
     @property
@@ -133,17 +139,24 @@ class SqsQueue:
         self._dlq_url = dlq_url
         return url
 
-    def _remember(self, message_id: str, receipt: str) -> None:
+    def _remember(self, message_id: str, receipt: str, deadline: float) -> bool:
+        """Record a delivery; False when this process still holds an unexpired lease on
+        the message (a duplicate delivery: SQS standard queues, and moto under
+        concurrent receives, may hand out a message twice)."""
         with self._lock:
-            self._receipts[message_id] = receipt
+            held = self._receipts.get(message_id)
+            if held is not None and held[0] != receipt and held[1] > time.time():
+                return False
+            self._receipts[message_id] = (receipt, deadline)
             self._receipts.move_to_end(message_id)
             while len(self._receipts) > RECEIPT_MEMORY:
                 self._receipts.popitem(last=False)
+        return True
 
     def _check_current(self, lease: Lease) -> None:
         with self._lock:
-            newest = self._receipts.get(lease.message.id)
-        if newest is not None and newest != lease.receipt:
+            held = self._receipts.get(lease.message.id)
+        if held is not None and held[0] != lease.receipt:
             raise LeaseLostError(
                 f"lease on message {lease.message.id} is no longer held "
                 f"(it was delivered again: attempt {lease.receive_count} lost it)",
@@ -207,8 +220,8 @@ class SqsQueue:
             if count > message.max_attempts:
                 self._dead_letter(m)
                 continue
-            self._remember(message.id, m["ReceiptHandle"])
-            out.append(Lease(message, m["ReceiptHandle"], count, now + vt))
+            if self._remember(message.id, m["ReceiptHandle"], now + vt):
+                out.append(Lease(message, m["ReceiptHandle"], count, now + vt))
         return out
 
     def _dead_letter(self, raw: dict) -> None:
@@ -229,7 +242,11 @@ class SqsQueue:
             if awsutil.error_code(exc) in _LOST_CODES:
                 raise self._lost(lease, exc) from None
             raise
-        return Lease(lease.message, lease.receipt, lease.receive_count, time.time() + vt)
+        deadline = time.time() + vt
+        with self._lock:
+            if lease.message.id in self._receipts:
+                self._receipts[lease.message.id] = (lease.receipt, deadline)
+        return Lease(lease.message, lease.receipt, lease.receive_count, deadline)
 
     def ack(self, lease: Lease) -> None:
         self._check_current(lease)

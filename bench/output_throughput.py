@@ -103,8 +103,12 @@ def best(runs: list[dict]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=int, default=100)
-    ap.add_argument("--rounds", type=int, default=3,
-                    help="interleaved rounds; the best of each is reported (noisy hosts)")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="interleaved rounds; the best of each is reported (noisy hosts)",
+    )
     ap.add_argument("--database", choices=["postgres", "sqlite"], default="sqlite")
     args = ap.parse_args()
     source = make_source(args.mb * MB)
@@ -124,17 +128,25 @@ def main() -> None:
     pipe_ok = all((r["bytes"], r["sha256"]) == (args.mb * MB, want_pipe) for r in pipes)
     bare, pty_run, pipe_run = best(bares), best(ptys), best(pipes)
     keys = ("mb_s", "first_byte_s", "wall_s", "bytes", "state")
-    emit("output_streaming_throughput", {
-        "stack": "worker -> redis stream -> reader", "mb": args.mb, "rounds": args.rounds,
-        "bare_pty_mb_s": bare["mb_s"],
-        "pty": {k: pty_run[k] for k in keys} | {
-            "zero_loss": pty_ok, "pct_of_bare_pty": round(100 * pty_run["mb_s"] / bare["mb_s"], 1),
-            "all_mb_s": [r["mb_s"] for r in ptys]},
-        "pipe": {k: pipe_run[k] for k in keys} | {
-            "zero_loss": pipe_ok, "all_mb_s": [r["mb_s"] for r in pipes]},
-        "bare_all_mb_s": [r["mb_s"] for r in bares],
-        "targets": {"pty_pct_of_bare": 90, "pipe_mb_s": 150},
-    })
+    emit(
+        "output_streaming_throughput",
+        {
+            "stack": "worker -> redis stream -> reader",
+            "mb": args.mb,
+            "rounds": args.rounds,
+            "bare_pty_mb_s": bare["mb_s"],
+            "pty": {k: pty_run[k] for k in keys}
+            | {
+                "zero_loss": pty_ok,
+                "pct_of_bare_pty": round(100 * pty_run["mb_s"] / bare["mb_s"], 1),
+                "all_mb_s": [r["mb_s"] for r in ptys],
+            },
+            "pipe": {k: pipe_run[k] for k in keys}
+            | {"zero_loss": pipe_ok, "all_mb_s": [r["mb_s"] for r in pipes]},
+            "bare_all_mb_s": [r["mb_s"] for r in bares],
+            "targets": {"pty_pct_of_bare": 90, "pipe_mb_s": 150},
+        },
+    )
     if not (pty_ok and pipe_ok):
         raise SystemExit("output was lost or altered")
 

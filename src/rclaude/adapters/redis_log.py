@@ -36,6 +36,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from rclaude.adapters.redis_buffer import Outbox, Pending
+from rclaude.adapters.redis_input import InputListener
+from rclaude.adapters.redis_scripts import APPEND, SEND_INPUT, Keys
 from rclaude.errors import BackendError, ConflictError
 from rclaude.model import Chunk, ChunkKind, InputEvent, InputKind
 
@@ -47,85 +49,6 @@ FOLLOW_COUNT = 100
 CLOSED_MEMORY = 10_000
 #: Longest single XREAD BLOCK, so loops notice idle timeouts and closed listeners.
 BLOCK_MS = 1000
-
-# KEYS: stream, head, attempts-set.
-# ARGV: kind, data, ts, want_seq, nonce, maxlen, ttl, attempt, resend
-# Returns the seq, or -1 when the attempt is closed.
-_APPEND = """
-local head = KEYS[2]
-local last = tonumber(redis.call('HGET', head, 'seq') or '0')
--- A resent chunk (ARGV[9] = 1, after a broken connection) that already landed (same
--- nonce) is not written again: look where it was expected to land, and at the newest
--- entry. First sends skip this (no extra read on the hot path).
-local checks = {}
-if ARGV[9] == '1' then checks = {tonumber(ARGV[4]), last} end
-for _, check in ipairs(checks) do
-  if check > 0 and check <= last then
-    local got = redis.call('XRANGE', KEYS[1], check .. '-0', check .. '-0')
-    if got[1] then
-      local f = got[1][2]
-      for i = 1, #f, 2 do
-        if f[i] == 'n' and f[i + 1] == ARGV[5] then return check end
-      end
-    end
-  end
-end
-if redis.call('HGET', head, 'closed') == '1' then return -1 end
-local seq = last + 1
-local maxlen = tonumber(ARGV[6])
-if maxlen > 0 then
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, seq .. '-0',
-             'k', ARGV[1], 'd', ARGV[2], 't', ARGV[3], 'n', ARGV[5])
-else
-  redis.call('XADD', KEYS[1], seq .. '-0', 'k', ARGV[1], 'd', ARGV[2], 't', ARGV[3], 'n', ARGV[5])
-end
-redis.call('HSET', head, 'seq', seq)
-redis.call('SADD', KEYS[3], ARGV[8])
-if ARGV[1] == 'final' then
-  redis.call('HSET', head, 'closed', '1')
-  local ttl = tonumber(ARGV[7])
-  if ttl > 0 then
-    redis.call('EXPIRE', KEYS[1], ttl)
-    redis.call('EXPIRE', head, ttl)
-    redis.call('EXPIRE', KEYS[3], ttl)
-  end
-end
-return seq
-"""
-
-# KEYS: input stream, counter. ARGV: kind, data, cols, rows, ttl. Returns the seq.
-_SEND_INPUT = """
-local seq = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[1], seq .. '-0', 'k', ARGV[1], 'd', ARGV[2], 'c', ARGV[3], 'r', ARGV[4])
-local ttl = tonumber(ARGV[5])
-if ttl > 0 then
-  redis.call('EXPIRE', KEYS[1], ttl)
-  redis.call('EXPIRE', KEYS[2], ttl)
-end
-return seq
-"""
-
-
-class Keys:
-    """Every Redis key this adapter uses, in one place."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-
-    def out(self, task_id: str, attempt: int) -> str:
-        return f"{self.prefix}out:{task_id}:{attempt}"
-
-    def head(self, task_id: str, attempt: int) -> str:
-        return f"{self.prefix}head:{task_id}:{attempt}"
-
-    def attempts(self, task_id: str) -> str:
-        return f"{self.prefix}attempts:{task_id}"
-
-    def input(self, task_id: str) -> str:
-        return f"{self.prefix}in:{task_id}"
-
-    def input_seq(self, task_id: str) -> str:
-        return f"{self.prefix}inseq:{task_id}"
 
 
 def _seq(entry_id: bytes | str) -> int:
@@ -177,8 +100,8 @@ class RedisOutputLog:
             socket_keepalive=True,
             retry=Retry(NoBackoff(), 0),
         )
-        self._append_script = self._writer.register_script(_APPEND)
-        self._input_script = self.r.register_script(_SEND_INPUT)
+        self._append_script = self._writer.register_script(APPEND)
+        self._input_script = self.r.register_script(SEND_INPUT)
         self._nonce_base = os.urandom(6).hex()
         self._counter = itertools.count(1)
         self._closed: OrderedDict[tuple[str, int], None] = OrderedDict()
@@ -424,79 +347,3 @@ class _Translate:
                 hint="check redis.url and that the Redis server is running",
             ) from exc
         return False
-
-
-class InputListener:
-    """Readable (``fileno``) when input arrives for a task.
-
-    A daemon thread runs ``XREAD BLOCK`` on the task's input stream, starting from the
-    newest event at creation, and writes one byte to a pipe per batch of new events.
-    Do not use ``fileno()`` after ``close()``.
-    """
-
-    def __init__(self, log: RedisOutputLog, task_id: str) -> None:
-        self._log = log
-        self._key = log.keys.input(task_id)
-        self._rfd, self._wfd = os.pipe()
-        os.set_blocking(self._rfd, False)
-        os.set_blocking(self._wfd, False)
-        self._stop = threading.Event()
-        try:
-            self._after = log.last_input_seq(task_id)
-        except BackendError:
-            self._after = 0
-        self._thread = threading.Thread(target=self._run, name=f"input-{task_id}", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._listen()
-        finally:
-            for fd in (self._rfd, self._wfd):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-
-    def _listen(self) -> None:
-        while not self._stop.is_set():
-            try:
-                rows = self._log._xread(self._key, self._after, BLOCK_MS // 2, 100)
-            except self._log._errors:
-                self._stop.wait(0.2)
-                continue
-            except Exception:
-                if self._stop.is_set():
-                    return
-                self._stop.wait(0.2)
-                continue
-            if rows:
-                self._after = _seq(rows[-1][0])
-                try:
-                    os.write(self._wfd, b"!")
-                except (BlockingIOError, OSError):
-                    pass  # the pipe is full (already readable) or closed
-
-    def fileno(self) -> int:
-        return self._rfd
-
-    def drain(self) -> bool:
-        got = False
-        while True:
-            try:
-                if not os.read(self._rfd, 4096):
-                    return got
-                got = True
-            except (BlockingIOError, OSError):
-                return got
-
-    def close(self) -> None:
-        """Stop listening. Returns at once: the thread finishes its current XREAD BLOCK
-        (at most ``BLOCK_MS / 2``) and then closes the pipe itself."""
-        self._stop.set()
-
-    def __enter__(self) -> InputListener:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

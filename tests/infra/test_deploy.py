@@ -187,3 +187,29 @@ def test_parameter_change_is_not_mistaken_for_no_change(aws, tmp_path, moto_outp
     assert len(calls) == 1  # a different value goes to CloudFormation for a real diff
     stack.plan(template, {"Deployment": "other"}, dry_run=True)
     assert len(calls) == 2
+
+
+def test_missing_permissions_stop_before_anything_is_created(aws, tmp_path, monkeypatch):
+    """moto's IAM enforcement (in-process server): a user that may only look."""
+    import json
+
+    from moto.core.authorization import enable_iam_authentication
+
+    iam = awsutil.client("iam", region="us-east-1", endpoint_url=aws)
+    iam.create_user(UserName="looker")
+    iam.put_user_policy(
+        UserName="looker",
+        PolicyName="look",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Resource": "*",
+            "Action": ["sts:GetCallerIdentity", "cloudformation:Describe*"]}]}),
+    )  # fmt: skip
+    key = iam.create_access_key(UserName="looker")["AccessKey"]
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    with enable_iam_authentication(), pytest.raises(AuthError) as info:
+        init_deployment(_request(aws, tmp_path))
+    assert info.value.code == "RC-AWS-002" and "CreateChangeSet" in info.value.message
+    monkeypatch.undo()
+    assert _cfn(aws).list_stacks()["StackSummaries"] == []

@@ -19,8 +19,11 @@ sys.path.insert(0, str(ROOT))
 
 
 @contextmanager
-def production_platform(database: str = "postgres", **overrides) -> Iterator:
-    """A Platform wired to SQS+S3 (moto), Redis Streams and PostgreSQL (or SQLite)."""
+def production_platform(database: str = "postgres", aof: str = "everysec", **overrides) -> Iterator:
+    """A Platform wired to SQS+S3 (moto), Redis Streams and PostgreSQL (or SQLite).
+
+    ``aof``: the Redis AOF fsync policy ("everysec", "always") or "off".
+    """
     import logging
 
     from tests.support.moto_server import moto_server
@@ -34,7 +37,7 @@ def production_platform(database: str = "postgres", **overrides) -> Iterator:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
     with ExitStack() as stack:
         aws = stack.enter_context(moto_server())
-        redis = stack.enter_context(redis_server(fsync="everysec"))
+        redis = stack.enter_context(redis_server(fsync=aof))
         db_url = "sqlite"
         if database == "postgres":
             db_url = stack.enter_context(postgres_server()).create_database("bench")

@@ -110,12 +110,18 @@ def main() -> None:
         help="interleaved rounds; the best of each is reported (noisy hosts)",
     )
     ap.add_argument("--database", choices=["postgres", "sqlite"], default="sqlite")
+    ap.add_argument(
+        "--aof",
+        choices=["everysec", "always", "off"],
+        default="everysec",
+        help="Redis append-only-file fsync policy",
+    )
     args = ap.parse_args()
     source = make_source(args.mb * MB)
     argv = ["cat", str(source)]
     want_pipe = hashlib.sha256(source.read_bytes()).hexdigest()
     bares, ptys, pipes = [], [], []
-    with production_platform(args.database, worker={"idleTimeout": 300}) as p:
+    with production_platform(args.database, args.aof, worker={"idleTimeout": 300}) as p:
         p.compute.launch(1)
         wait_idle_workers(p, 1)
         for _ in range(args.rounds):
@@ -134,6 +140,7 @@ def main() -> None:
             "stack": "worker -> redis stream -> reader",
             "mb": args.mb,
             "rounds": args.rounds,
+            "redis_aof": args.aof,
             "bare_pty_mb_s": bare["mb_s"],
             "pty": {k: pty_run[k] for k in keys}
             | {

@@ -60,9 +60,9 @@ class RedisServer:
                 "--dir",
                 str(self.dir),
                 "--appendonly",
-                "yes",
+                "no" if self.fsync == "off" else "yes",
                 "--appendfsync",
-                "always",
+                "everysec" if self.fsync == "off" else self.fsync,
                 "--save",
                 "",
                 "--protected-mode",
@@ -98,7 +98,7 @@ class RedisServer:
 @contextmanager
 def redis_server(fsync: str = "always") -> Iterator[RedisServer]:
     """``fsync``: the AOF policy; "always" for fault tests, "everysec" for benchmarks
-    (what a production Redis usually runs)."""
+    (what a production Redis usually runs), "off" for no AOF at all."""
     directory = Path(tempfile.mkdtemp(prefix="rclaude-redis-"))
     server = RedisServer(directory, free_port(), fsync)
     server.start()

@@ -208,3 +208,10 @@ def test_shared_mode_runs_one_multi_slot_worker_per_instance(footprint):
     assert AwsCompute(footprint.config("ec2"), WORKER_ENV).list() == []
     _tag(footprint, [worker.id], "idle")
     assert compute.stop([worker.id]) == [worker.id]
+
+
+def test_fallback_types_are_used_only_on_capacity_errors(footprint):
+    cfg = footprint.config("ec2", ec2={"fallback_instance_types": ["m5.large"]})
+    workers = AwsCompute(cfg, WORKER_ENV).launch(3)
+    assert {w.details["instance_type"] for w in workers} == {"t3.medium"}
+    assert {w.details["az"] for w in workers} == {"us-east-1a", "us-east-1b"}  # spread

@@ -99,15 +99,16 @@ class InstancePool:
                 return started[:n]
         remaining = n - len(started)
         self.attempts = []
-        progress = True
-        # Rounds over (type, placement) until done or a whole round starts nothing:
-        # EC2 may start fewer than MaxCount (and moto always starts MinCount).
-        while remaining > 0 and progress:
-            progress = False
-            for itype in self.plan.instance_types:
+        for itype in self.plan.instance_types:
+            # Rounds over the placements until done or a whole round starts nothing
+            # (EC2 may start fewer than MaxCount; moto always starts MinCount); only
+            # then is the next, fallback, instance type tried.
+            progress = True
+            while remaining > 0 and progress:
+                progress = False
                 for placement in self._placements():
                     if remaining <= 0:
-                        return started
+                        break
                     attempt = Attempt(itype, placement)
                     self.attempts.append(attempt)
                     try:
@@ -119,6 +120,8 @@ class InstancePool:
                     progress = progress or bool(new)
                     started.extend(new)
                     remaining -= len(new)
+            if remaining <= 0:
+                return started
         if remaining > 0 and not started:
             tried = ", ".join(
                 f"{a.instance_type}@{a.placement or 'any AZ'}: {a.error}" for a in self.attempts

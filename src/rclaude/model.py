@@ -302,4 +302,6 @@ class WorkerInfo:
 
     @property
     def idle(self) -> bool:
-        return self.busy == 0 and self.state in ("idle", "starting")
+        """Reported idle by the worker itself. A worker still starting is not idle:
+        scale-down must not stop a worker that is about to take work."""
+        return self.busy == 0 and self.state == "idle"

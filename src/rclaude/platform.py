@@ -48,6 +48,13 @@ def worker_env(config: Config, *, include_data_dir: bool = False) -> dict[str, s
     if config.aws.endpoint_url:
         out["RCLAUDE_AWS__ENDPOINT_URL"] = config.aws.endpoint_url
     out["RCLAUDE_AWS__REGION"] = config.aws.region
+    # Where the stack's secrets live (ARNs are not secret; the values are read by the
+    # worker's own role through rclaude.secretstore).
+    _flatten(
+        "RCLAUDE_AWS__STACK",
+        {k: v for k, v in dumped["aws"]["stack"].items() if k.endswith("_arn")},
+        out,
+    )
     if include_data_dir:
         out["RCLAUDE_DATA_DIR"] = str(config.resolved_data_dir())
     # A Redis URL may carry a password: workers get it from their secret store instead.
@@ -106,6 +113,15 @@ class Platform:
         if self.config.log == "redis":
             from rclaude.adapters.redis_log import RedisOutputLog
 
+            password = self._secret(
+                "RCLAUDE_REDIS_PASSWORD", self.config.aws.stack.redis_secret_arn
+            )
+            if password:
+                from rclaude.secretstore import with_password
+
+                cfg = self.config.model_copy(deep=True)
+                cfg.redis.url = with_password(cfg.redis.url, password)
+                return RedisOutputLog(cfg)
             return RedisOutputLog(self.config)
         from rclaude.adapters.sqlite_log import SqliteOutputLog
 
@@ -118,7 +134,24 @@ class Platform:
         url = self.config.database
         if url == "sqlite":
             url = f"sqlite:///{self.db_path}"
+        else:
+            from rclaude.secretstore import with_password
+
+            url = with_password(
+                url,
+                self._secret(
+                    "RCLAUDE_DATABASE_PASSWORD", self.config.aws.stack.database_secret_arn
+                ),
+            )
         return SqlTaskStore(url)
+
+    def _secret(self, env_name: str, arn: str | None) -> str | None:
+        from rclaude.secretstore import read_secret
+
+        aws = self.config.aws
+        return read_secret(
+            env_name=env_name, secret_arn=arn, region=aws.region, endpoint_url=aws.endpoint_url
+        )
 
     @cached_property
     def compute(self):

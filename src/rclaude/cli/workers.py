@@ -46,6 +46,14 @@ def register(app: typer.Typer) -> None:
     def orchestrator(
         interval: float | None = typer.Option(None, help="Seconds between reconciles."),
         once: bool = typer.Option(False, "--once", help="Reconcile once and exit."),
+        metrics_port: int = typer.Option(
+            0, "--metrics-port", help="Serve Prometheus metrics on 127.0.0.1:PORT (0: off)."
+        ),
+        cloudwatch: bool | None = typer.Option(
+            None,
+            "--cloudwatch/--no-cloudwatch",
+            help="Publish figures to CloudWatch (default: on for the aws backend).",
+        ),
     ) -> None:
         """Scale workers to the queue depth (loop)."""
         import logging
@@ -68,7 +76,16 @@ def register(app: typer.Typer) -> None:
                 f"desired={d.desired} launch={d.launch} stop={d.stop} ({d.reason})"
             )
             return
-        orch.run(interval=interval)
+        if metrics_port:
+            from rclaude.orchestrator.metrics import serve_prometheus
+
+            serve_prometheus(orch, metrics_port)
+        publish = None
+        if cloudwatch if cloudwatch is not None else p.config.backend == "aws":
+            from rclaude.orchestrator.metrics import cloudwatch_publisher
+
+            publish = cloudwatch_publisher(p.config)
+        orch.run(interval=interval, publish=publish)
 
     workers_app = typer.Typer(
         help="Inspect and stop workers of the configured backend.", no_args_is_help=True

@@ -8,6 +8,7 @@ run :meth:`Orchestrator.run`, which also scales down after the cooldown.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -37,7 +38,10 @@ class Orchestrator:
         workers = self.compute.list()
         depth = self.p.queue.depth()
         idle = [w for w in workers if w.idle]
-        slots = max((w.slots for w in workers), default=self.p.config.worker.concurrency)
+        # Slots per worker: what running workers report, else what the backend launches
+        # (shared mode fills maxTasksPerInstance slots before adding an instance).
+        default_slots = getattr(self.compute, "slots_per_worker", self.p.config.worker.concurrency)
+        slots = max((w.slots for w in workers), default=default_slots)
         now = time.time()
         obs = Observation(depth, len(workers), len(idle), slots, now, self.last_demand_at)
         decision = decide(self.policy, obs)
@@ -56,10 +60,20 @@ class Orchestrator:
             self.figures.stops += len(stopped)
         return decision
 
-    def run(self, *, interval: float | None = None, stop_after: float | None = None) -> None:
+    def run(
+        self,
+        *,
+        interval: float | None = None,
+        stop_after: float | None = None,
+        publish=None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        """Reconcile every ``interval`` seconds until ``stop`` is set (or ``stop_after``
+        seconds pass); ``publish(figures)`` after each reconcile."""
         interval = interval or self.p.config.orchestrator.interval
+        stop = stop or threading.Event()
         started = time.monotonic()
-        while stop_after is None or time.monotonic() - started < stop_after:
+        while not stop.is_set() and (stop_after is None or time.monotonic() - started < stop_after):
             try:
                 self.p.service.reap_dead_letters()
                 d = self.reconcile(scale_down=True)
@@ -73,4 +87,9 @@ class Orchestrator:
             except Exception as exc:  # keep the loop alive; the figures record it
                 self.figures.failures += 1
                 log.warning("reconcile failed: %s", exc)
-            time.sleep(interval)
+            if publish is not None:
+                try:
+                    publish(self.figures)
+                except Exception as exc:
+                    log.warning("publishing figures failed: %s", exc)
+            stop.wait(interval)

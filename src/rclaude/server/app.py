@@ -48,22 +48,20 @@ class OrchestratorThread:
     """Runs reap + reconcile every ``interval`` seconds until stopped."""
 
     def __init__(self, platform) -> None:
+        from rclaude.orchestrator.loop import Orchestrator
+
         self.p = platform
+        self.orchestrator = Orchestrator(platform)
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._run, name="orchestrator", daemon=True)
 
     def _run(self) -> None:
-        from rclaude.orchestrator.loop import Orchestrator
+        publish = None
+        if self.p.config.backend == "aws":
+            from rclaude.orchestrator.metrics import cloudwatch_publisher
 
-        orch = Orchestrator(self.p)
-        interval = self.p.config.orchestrator.interval
-        while not self.stop_event.is_set():
-            try:
-                self.p.service.reap_dead_letters()
-                orch.reconcile(scale_down=True)
-            except Exception as exc:  # keep the loop alive; log and retry next tick
-                log.warning("orchestrator: reconcile failed: %s", exc)
-            self.stop_event.wait(interval)
+            publish = cloudwatch_publisher(self.p.config)
+        self.orchestrator.run(stop=self.stop_event, publish=publish)
 
     def start(self) -> None:
         self.thread.start()
@@ -151,6 +149,9 @@ def create_app(platform, *, orchestrator: bool | None = None) -> Starlette:
     async def lifespan(app: Starlette):
         loop_thread = OrchestratorThread(platform) if run_orchestrator else None
         if loop_thread:
+            from rclaude.orchestrator.metrics import FiguresCollector
+
+            app.state.metrics.registry.register(FiguresCollector(loop_thread.orchestrator))
             loop_thread.start()
         try:
             yield

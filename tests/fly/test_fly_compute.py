@@ -210,3 +210,36 @@ def test_fly_and_codespace_satisfy_the_compute_port(fly_env):
 
     assert isinstance(make(fly_env), Compute)
     assert isinstance(CodespaceCompute(Config(), {}), Compute)
+
+
+def test_rclaude_check_cli_covers_fly(fly_env, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RCLAUDE_")}
+    env.update(
+        {
+            "XDG_CONFIG_HOME": str(tmp_path),
+            "RCLAUDE_DATA_DIR": str(tmp_path / "d"),
+            "RCLAUDE_FLY__APP": "rc-app",
+            "RCLAUDE_FLY__API_URL": fly_env.url,
+        }
+    )
+    argv = [sys.executable, "-m", "rclaude.cli", "check", "--backend", "fly", "--json"]
+    ok = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    assert [i["ok"] for i in json.loads(ok.stdout)] == [True, True, True]
+    env["FLY_API_TOKEN"] = "wrong"
+    bad = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1
+    assert "RC-FLY-401" in json.loads(bad.stdout)[-1]["detail"]
+    unknown = subprocess.run(
+        [sys.executable, "-m", "rclaude.cli", "check", "--backend", "nope"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert unknown.returncode == 64 and "RC-USAGE-005" in unknown.stderr

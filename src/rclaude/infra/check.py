@@ -147,4 +147,27 @@ def check_backend(config: Config, backend: str | None = None) -> list[CheckItem]
         return check_aws(config, mode or None)
     if provider == "local":
         return [CheckItem("local", True, "no credentials needed")]
-    return [CheckItem(provider, True, "not checked by `rclaude check` (see its own docs)")]
+    if provider == "fly":
+        from rclaude.compute.fly import check_fly
+
+        return _items(check_fly(config))
+    if provider == "codespace":
+        from rclaude.compute.codespace import check_codespace
+        from rclaude.vcs import check_git
+
+        return _items(check_codespace(config)) + _items(check_git(config))
+    if provider == "git":
+        from rclaude.vcs import check_git
+
+        return _items(check_git(config))
+    from rclaude.errors import UsageError
+
+    raise UsageError(
+        f"unknown backend '{backend}' for check",
+        code="RC-USAGE-005",
+        hint="choose one of: local, aws, aws:<mode>, fly, codespace, git",
+    )
+
+
+def _items(results: list[tuple[str, bool, str]]) -> list[CheckItem]:
+    return [CheckItem(name, ok, detail) for name, ok, detail in results]

@@ -40,3 +40,15 @@ def test_policy_table(depth, workers, idle, slots, now, last, desired, launch, s
 def test_min_workers_is_a_floor():
     d = decide(Policy(min_workers=2, max_workers=4), Observation(0, 0, 0))
     assert (d.desired, d.launch) == (2, 2)
+
+
+def test_worker_id_comes_from_the_backend_environment(monkeypatch):
+    from rclaude.worker.loop import default_worker_id
+
+    for name in ("RCLAUDE_WORKER_ID", "FLY_MACHINE_ID", "CODESPACE_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    assert default_worker_id().startswith("w-")
+    monkeypatch.setenv("CODESPACE_NAME", "octo-app-abc")
+    assert default_worker_id() == "octo-app-abc"
+    monkeypatch.setenv("FLY_MACHINE_ID", "148ed193b95e89")
+    assert default_worker_id() == "148ed193b95e89"

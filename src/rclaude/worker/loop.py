@@ -26,6 +26,18 @@ from rclaude.worker.attempt import Running, run_attempt
 log = logging.getLogger("rclaude.worker")
 
 
+#: Where a worker finds the id its compute backend knows it by (so the registry and the
+#: backend's own listing agree): explicit, then Fly machine, then codespace.
+_ID_ENV = ("RCLAUDE_WORKER_ID", "FLY_MACHINE_ID", "CODESPACE_NAME")
+
+
+def default_worker_id() -> str:
+    for name in _ID_ENV:
+        if os.environ.get(name):
+            return os.environ[name]
+    return f"w-{new_id(5)}"
+
+
 class Worker:
     def __init__(
         self,
@@ -39,7 +51,7 @@ class Worker:
     ) -> None:
         cfg = platform.config
         self.p = platform
-        self.id = worker_id or f"w-{new_id(5)}"
+        self.id = worker_id or default_worker_id()
         self.concurrency = concurrency or cfg.worker.concurrency
         self.idle_timeout = cfg.worker.idle_timeout if idle_timeout is None else idle_timeout
         self.drain_timeout = cfg.worker.drain_timeout if drain_timeout is None else drain_timeout

@@ -63,55 +63,47 @@ class LocalCompute:
         started = []
         for _ in range(n):
             wid = f"w-{new_id(5)}"
-            pid = self._take_standby(wid, logs / f"{wid}.log")
-            if pid is not None:
-                info = WorkerInfo(
-                    id=wid,
-                    backend="local",
-                    state="starting",
-                    slots=cfg.worker.concurrency,
-                    host=self.host,
-                    pid=pid,
-                    started_at=time.time(),
-                    heartbeat_at=time.time(),
-                )
-                self.p.tasks.register_worker(info)
-                started.append(info)
-                continue
-            with open(logs / f"{wid}.log", "ab") as out:
-                proc = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "rclaude.worker",
-                        "--worker-id",
-                        wid,
-                        "--idle-timeout",
-                        str(cfg.worker.idle_timeout),
-                        "--concurrency",
-                        str(cfg.worker.concurrency),
-                    ],
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    env=env,
-                    close_fds=True,
-                )
-            self._children[proc.pid] = proc
+            log_path = logs / f"{wid}.log"
+            pid = self._take_standby(wid, log_path) or self._exec_worker(wid, log_path, env)
             info = WorkerInfo(
                 id=wid,
                 backend="local",
                 state="starting",
                 slots=cfg.worker.concurrency,
                 host=self.host,
-                pid=proc.pid,
+                pid=pid,
                 started_at=time.time(),
                 heartbeat_at=time.time(),
             )
             self.p.tasks.register_worker(info)
             started.append(info)
         return started
+
+    def _exec_worker(self, wid: str, log_path, env: dict[str, str]) -> int:
+        cfg = self.p.config
+        argv = [
+            sys.executable,
+            "-m",
+            "rclaude.worker",
+            "--worker-id",
+            wid,
+            "--idle-timeout",
+            str(cfg.worker.idle_timeout),
+            "--concurrency",
+            str(cfg.worker.concurrency),
+        ]
+        with open(log_path, "ab") as out:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=env,
+                close_fds=True,
+            )
+        self._children[proc.pid] = proc
+        return proc.pid
 
     def prefork(self) -> bool:
         """Fork a standby worker now, while this process holds no database handle.

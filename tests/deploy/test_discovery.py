@@ -167,3 +167,21 @@ def test_convention_uploads_the_application_honouring_gitignore(make_project):
     assert [(f["path"], f["target"]) for f in app["files"]] == [
         ("app/main.py", "/opt/appcode/app/main.py")
     ]
+
+
+def test_convention_app_files_honour_gitignore_with_negation_and_nested_files(make_project):
+    from rclaude.deploy import bundle
+
+    root = make_project("gi")
+    write(root, "app.py", "print('app')\n")
+    write(root, ".gitignore", "*.log\n!keep.log\nbuild/\n")
+    write(root, "debug.log", "no\n")
+    write(root, "keep.log", "yes\n")
+    write(root, "build/out.o", "no\n")
+    write(root, "lib/.gitignore", "secret.txt\n")
+    write(root, "lib/secret.txt", "no\n")
+    write(root, "lib/util.py", "yes\n")
+    files, _uploads = bundle.collect(discover(root))
+    shipped = {p.relative_to(root.resolve()).as_posix() for p in files}
+    assert {"app.py", "keep.log", "lib/util.py"} <= shipped
+    assert not shipped & {"debug.log", "build/out.o", "lib/secret.txt"}

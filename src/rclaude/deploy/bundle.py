@@ -98,10 +98,15 @@ def _excluded(rel: PurePosixPath, patterns: list[str]) -> bool:
     )
 
 
-def _walk(project: Project, src: Path, patterns: list[str]) -> list[Path]:
+def _walk(project: Project, src: Path, patterns: list[str], gitignore: bool = False) -> list[Path]:
     root = project.root.resolve()
     out = []
     candidates = [src] if src.is_file() else sorted(p for p in src.rglob("*"))
+    if gitignore and src.is_dir():
+        from rclaude.snapshot.ignore import walk
+
+        kept = {rel for rel, _entry in walk(src)}
+        candidates = [p for p in candidates if p.relative_to(src).as_posix() in kept]
     for p in candidates:
         rel = p.relative_to(root)
         inner = (
@@ -145,7 +150,7 @@ def collect(project: Project) -> tuple[list[Path], list[dict]]:
         dest = _check_dest(up.dest, key + ".dest")
         src = _source(project, up.source, key + ".source")
         entries = []
-        for p in _walk(project, src, up.exclude):
+        for p in _walk(project, src, up.exclude, up.gitignore):
             rel = p.relative_to(root).as_posix()
             files[rel] = p
             inner = p.relative_to(src) if src.is_dir() else None

@@ -94,7 +94,8 @@ def scan(root: Path, deploy_dir: Path, project_name: str) -> tuple[DeploymentSpe
             Upload(
                 source=".",
                 dest=f"/opt/{project_name}",
-                exclude=[deploy_dir.name, ".gitignore", *_gitignore(root)],
+                exclude=[deploy_dir.name, ".gitignore"],
+                gitignore=True,
             )
         )
         found.append(f"application files ./ -> /opt/{project_name}/ (.gitignore honoured)")
@@ -106,16 +107,3 @@ def scan(root: Path, deploy_dir: Path, project_name: str) -> tuple[DeploymentSpe
         spec.packages += ["nodejs", "npm"]
         found.append("package.json: adding nodejs, npm")
     return spec, found
-
-
-def _gitignore(root: Path) -> list[str]:
-    """Simple patterns of the root ``.gitignore`` (negations are not supported)."""
-    path = root / ".gitignore"
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(errors="replace").splitlines():
-        line = line.strip()
-        if line and not line.startswith(("#", "!")):
-            out.append(line.strip("/"))
-    return out

@@ -102,6 +102,8 @@ class Upload(Strict):
     mode: str | None = None
     owner: str = "root:root"
     exclude: list[str] = Field(default_factory=list)
+    #: Honour .gitignore/.rclaudeignore files under the source (git semantics, as snapshots).
+    gitignore: bool = False
 
     @field_validator("mode")
     @classmethod

@@ -37,7 +37,8 @@ def test_healthz_and_metrics(server, user):
     assert httpx.get(f"{server.url}/healthz").json() == {"ok": True}
     task = client.post("/api/tasks", json={"spec": {"command": ["true"]}}).json()
     wait_for(lambda: client.get(f"/api/tasks/{task['id']}").json()["state"] == "succeeded")
-    text = httpx.get(f"{server.url}/metrics").text
+    assert httpx.get(f"{server.url}/metrics").status_code == 401  # scrapers need a token
+    text = httpx.get(f"{server.url}/metrics", headers={"authorization": f"Bearer {token}"}).text
     for name in (
         "rclaude_queue_depth",
         "rclaude_workers{",

@@ -101,8 +101,11 @@ async def healthz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
+    """Prometheus metrics; like the API it needs a session or an API token (a scraper
+    sends ``Authorization: Bearer <token>``)."""
     from anyio import to_thread
 
+    await http.require_user(request)
     data = await to_thread.run_sync(request.app.state.metrics.render)
     return PlainTextResponse(data, media_type="text/plain; version=0.0.4")
 

@@ -56,6 +56,12 @@ def _seq(entry_id: bytes | str) -> int:
     return int(raw.split("-", 1)[0])
 
 
+def _refused(exc: Exception) -> bool:
+    """Redis refused an XADD id: not above the top entry, or the stream is sealed."""
+    text = str(exc)
+    return "equal or smaller" in text or "exhausted the last possible ID" in text
+
+
 def _chunk(entry_id, fields: dict) -> Chunk:
     return Chunk(
         _seq(entry_id),
@@ -110,43 +116,81 @@ class RedisOutputLog:
 
     # -- output ---------------------------------------------------------------
     def _send(self, batch: list[Pending], resend: bool = True) -> list[int]:
-        """Run the append script for each chunk, in order, in one round trip.
+        """Write the chunks, in order, in one round trip; returns the seq each got.
 
-        ``resend``: the chunks may have landed already (an earlier send broke off).
+        A chunk with a known seq is a plain ``XADD <seq>-0``; FINAL and chunks of
+        unknown seq go through the ``APPEND`` script. An XADD that Redis refuses (id not
+        above the top) either already landed (a resend: same nonce at that id) or
+        meets a log closed meanwhile; ``_settle_refused`` sorts that out. ``resend``
+        is informational: every send is safe to repeat.
         """
         pipe = self._writer.pipeline(transaction=False)
+        slots: list[int] = []  # index into the pipeline's results for each chunk
+        sadded: set[tuple[str, int]] = set()
+        n = 0
         for p in batch:
-            ttl = self.settings.retention_seconds if p.kind == ChunkKind.FINAL.value else 0
-            self._append_script(
-                keys=[
-                    self.keys.out(p.task_id, p.attempt),
-                    self.keys.head(p.task_id, p.attempt),
-                    self.keys.attempts(p.task_id),
-                ],
-                args=[
-                    p.kind,
-                    p.data,
-                    repr(p.ts),
-                    p.seq,
-                    p.nonce,
-                    self.settings.max_len,
-                    ttl,
-                    p.attempt,
-                    int(resend),
-                ],
-                client=pipe,
-            )
-        return [int(seq) for seq in pipe.execute()]
+            stream = self.keys.out(p.task_id, p.attempt)
+            if p.kind == ChunkKind.FINAL.value or not p.seq:
+                self._run_append(p, pipe)
+            else:
+                if p.key not in sadded:
+                    pipe.sadd(self.keys.attempts(p.task_id), p.attempt)
+                    sadded.add(p.key)
+                    n += 1
+                pipe.xadd(
+                    stream,
+                    {"k": p.kind, "d": p.data, "t": repr(p.ts), "n": p.nonce},
+                    id=f"{p.seq}-0",
+                    maxlen=self.settings.max_len or None,
+                    approximate=True,
+                )
+            slots.append(n)
+            n += 1
+        results = pipe.execute(raise_on_error=False)
+        out: list[int] = []
+        for p, slot in zip(batch, slots, strict=True):
+            res = results[slot]
+            if isinstance(res, self._errors):
+                raise res
+            if isinstance(res, Exception):
+                if not _refused(res):
+                    raise res
+                out.append(self._settle_refused(p))
+            elif isinstance(res, bytes | str):
+                out.append(p.seq)  # the XADD's id
+            else:
+                out.append(int(res))
+        return out
+
+    def _run_append(self, p: Pending, client) -> Any:
+        ttl = self.settings.retention_seconds if p.kind == ChunkKind.FINAL.value else 0
+        return self._append_script(
+            keys=[self.keys.out(p.task_id, p.attempt), self.keys.attempts(p.task_id)],
+            args=[p.kind, p.data, repr(p.ts), p.nonce, self.settings.max_len, ttl, p.attempt],
+            client=client,
+        )
+
+    def _settle_refused(self, p: Pending) -> int:
+        """An XADD at ``p.seq`` was refused: it landed before (same nonce there), or the
+        log was closed (-1), or another writer took that seq (append after it)."""
+        got = self._writer.xrange(
+            self.keys.out(p.task_id, p.attempt), min=f"{p.seq}-0", max=f"{p.seq}-0"
+        )
+        if got and got[0][1].get(b"n") == p.nonce.encode():
+            return p.seq
+        return int(self._run_append(p, self._writer))
 
     def _head(self, task_id: str, attempt: int) -> int:
         """The attempt's last seq (0 when Redis is unreachable: assume a fresh attempt)."""
         try:
-            seq, closed = self.r.hmget(self.keys.head(task_id, attempt), "seq", "closed")
+            top = self.r.xrevrange(self.keys.out(task_id, attempt), count=1)
         except self._errors:
             return 0
-        if closed == b"1":
+        if not top:
+            return 0
+        if top[0][1].get(b"k") == ChunkKind.FINAL.value.encode():
             raise self._closed_error(task_id, attempt)
-        return int(seq or 0)
+        return _seq(top[0][0])
 
     def _closed_error(self, task_id: str, attempt: int) -> ConflictError:
         return ConflictError(
@@ -315,7 +359,7 @@ class RedisOutputLog:
                 self.keys.input_seq(task_id),
             ]
             for a in attempts:
-                keys += [self.keys.out(task_id, a), self.keys.head(task_id, a)]
+                keys.append(self.keys.out(task_id, a))
             self.r.delete(*keys)
 
     def close_log(self) -> None:

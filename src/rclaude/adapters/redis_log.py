@@ -1,15 +1,19 @@
 """``OutputLog`` on Redis Streams (see ``rclaude.ports.OutputLog``).
 
-Keys (all under ``redis.key_prefix``, see :class:`Keys`): one stream per task attempt
-(``out:<task>:<attempt>``) whose entry ids are ``<seq>-0``, a small hash per attempt
-(``head:…``: last seq, closed flag), a set of attempt numbers, and one input stream per
-task (``in:<task>``, ids ``<seq>-0`` too). Readers use XRANGE / ``XREAD BLOCK`` from the
-last id they saw, so a late or reconnecting reader gets everything after it, with no gap
-and no duplicate: this is a log, not pub/sub.
+Keys (all under ``redis.key_prefix``, see ``redis_scripts.Keys``): one stream per task
+attempt (``out:<task>:<attempt>``) whose entry ids are ``<seq>-0``, a set of attempt
+numbers, and one input stream per task (``in:<task>``, ids ``<seq>-0`` too). Readers use
+XRANGE / ``XREAD BLOCK`` from the last id they saw, so a late or reconnecting reader gets
+everything after it, with no gap and no duplicate: this is a log, not pub/sub.
 
-Appends run one Lua script (atomic on the server): it refuses appends after FINAL,
-takes the next seq, XADDs (``MAXLEN ~`` when ``redis.max_len`` is set) and, on FINAL,
-sets ``EXPIRE`` on the attempt's keys (``redis.retention_seconds``).
+Output chunks are written by the attempt's one writer (its worker) as plain ``XADD``s
+with the explicit id ``<seq>-0`` it expects, ``MAXLEN ~`` when ``redis.max_len`` is set.
+Redis refuses an id that is not above the stream's top, so a chunk can land only once
+and only in order. FINAL goes through a Lua script (``redis_scripts.APPEND``): next seq
+after the top, then ``XSETID`` to the largest id, which seals the stream against any
+later XADD, and ``EXPIRE`` (``redis.retention_seconds``). Other processes only ever
+write FINAL (cancel, dead-letter reaping), so a refused XADD means "already landed" (its
+nonce is there) or "closed meanwhile" (``ConflictError`` on the next append).
 
 Appends are write-behind (:class:`~rclaude.adapters.redis_buffer.Outbox`): ``append``
 queues the chunk with the seq it will get and a unique nonce and returns at once; one

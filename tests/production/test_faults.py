@@ -164,3 +164,40 @@ def test_postgres_restart_does_not_lose_a_submitted_task(
         done = p.tasks.get(task.id)
         assert done.state is TaskState.SUCCEEDED
         assert b"survived" in b"".join(c.data for c in p.log.read(task.id, 1))
+
+
+def test_redis_down_longer_than_the_buffer_fails_the_task_loudly(aws, redis_srv, db, tmp_path):
+    env = prod_env(
+        aws,
+        redis_srv.url,
+        db,
+        tmp_path,
+        RCLAUDE_ORCHESTRATOR__MAX_WORKERS="0",
+        RCLAUDE_REDIS__BUFFER_BYTES="262144",
+        RCLAUDE_REDIS__FLUSH_TIMEOUT="2",
+    )
+    script = (
+        "import sys, time\nwhile True:\n    sys.stdout.write('x' * 8191 + '\\n')\n"
+        "    sys.stdout.flush()\n    time.sleep(0.002)\n"
+    )
+    out = rclaude(
+        env, "run", "--detach", "--no-sync", "--no-pty", "--", sys.executable, "-c", script
+    )
+    task_id = out.stdout.decode().strip()
+    with Platform(config_of(env)) as p:
+        w = start_worker(env, "--idle-timeout", "30")
+        try:
+            wait_for(lambda: p.log.read(task_id, 1, limit=1), 30, "first output")
+            redis_srv.stop()
+            try:
+                task = wait_for(
+                    lambda: (t := p.tasks.get(task_id)).state.terminal and t, 30, "the task to fail"
+                )
+            finally:
+                redis_srv.start()
+            assert task.state is TaskState.FAILED
+            assert "RC-LOG-012" in task.reason  # said why, instead of dropping output
+        finally:
+            kill_task_processes(task_id)
+            w.send_signal(signal.SIGTERM)
+            w.wait(30)

@@ -49,8 +49,9 @@ def start_worker(env, *args: str) -> subprocess.Popen:
     )
 
 
-def kill_task_processes(task_id: str) -> None:
-    """SIGKILL the command processes a killed worker left behind (this test's own)."""
+def task_processes(task_id: str) -> list[int]:
+    """Live processes running a command of this task (found by their environment)."""
+    pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -59,10 +60,17 @@ def kill_task_processes(task_id: str) -> None:
         except OSError:
             continue
         if f"RCLAUDE_TASK_ID={task_id}".encode() in environ.split(b"\0"):
-            try:
-                os.kill(int(entry.name), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            pids.append(int(entry.name))
+    return pids
+
+
+def kill_task_processes(task_id: str) -> None:
+    """SIGKILL the command processes a killed worker left behind (this test's own)."""
+    for pid in task_processes(task_id):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def test_redis_restart_while_a_task_streams_loses_and_repeats_nothing(aws, redis_srv, db, tmp_path):
@@ -197,6 +205,8 @@ def test_redis_down_longer_than_the_buffer_fails_the_task_loudly(aws, redis_srv,
                 redis_srv.start()
             assert task.state is TaskState.FAILED
             assert "RC-LOG-012" in task.reason  # said why, instead of dropping output
+            # ... and the worker stopped the command rather than leave it running unseen.
+            wait_for(lambda: not task_processes(task_id), 10, "the command to be killed")
         finally:
             kill_task_processes(task_id)
             w.send_signal(signal.SIGTERM)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +122,6 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
             outcome = Outcome(exit_code=127, signal=None, error=msg.strip())
         else:
             running.process = proc
-            p.tasks.update(task.id, expect_states=ACTIVE_STATES, state=TaskState.RUNNING)
             listener = p.log.input_listener(task.id)
             state = {"seq": seen_input}
 
@@ -141,12 +141,20 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
                         running.stop_requested = True
                 outcome = proc.pump(
                     emit=lambda data: p.log.append(task.id, number, data),
+                    on_running=lambda: p.tasks.update(
+                        task.id, expect_states=[TaskState.STARTING], state=TaskState.RUNNING
+                    ),
                     wake_fd=listener.fileno(),
                     on_wake=on_wake,
                     timeout=task.spec.timeout,
                     kill_grace=p.config.tasks.kill_grace,
                     should_stop=lambda: running.stop_requested or running.released,
                 )
+            except BaseException:
+                # The log refused output (e.g. Redis down past redis.bufferBytes): the
+                # command must not run on unobserved; the task fails with that error.
+                proc.kill_group(signal.SIGKILL)
+                raise
             finally:
                 listener.close()
         result = snapshot.collect_changes(p.store, mat) if mat is not None else {}

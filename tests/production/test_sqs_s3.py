@@ -135,3 +135,18 @@ def test_missing_bucket_setting_fails_before_any_call():
     with pytest.raises(ConfigError) as err:
         S3ObjectStore(Config.model_validate({"storage": "s3"}))
     assert err.value.code == "RC-STORE-010"
+
+
+@pytest.mark.parametrize(
+    ("section", "settings", "code"),
+    [
+        ("sqs", {"queue_name": "bad name!"}, "RC-QUEUE-013"),
+        ("s3", {"bucket": "Bad_Bucket"}, "RC-STORE-012"),
+    ],
+)
+def test_invalid_names_fail_before_any_call(section, settings, code):
+    cfg = Config.model_validate({section: {"endpoint_url": "http://127.0.0.1:1", **settings}})
+    with pytest.raises(ConfigError) as err:
+        SqsQueue(cfg) if section == "sqs" else S3ObjectStore(cfg)
+    assert err.value.code == code
+    assert err.value.where.key.startswith(section + ".")

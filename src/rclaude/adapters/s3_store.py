@@ -16,12 +16,13 @@ Content addressing (never uploading a blob twice) is the snapshot module's job: 
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from rclaude import awsutil
-from rclaude.errors import BackendError, ConfigError, NotFoundError, ValidationError
+from rclaude.errors import BackendError, ConfigError, NotFoundError, ValidationError, Where
 from rclaude.fsutil import check_relative
 
 MULTIPART_THRESHOLD = 8 * 1024 * 1024
@@ -29,6 +30,7 @@ MULTIPART_CHUNK = 8 * 1024 * 1024
 MAX_CONCURRENCY = 8
 #: Presigned URLs are short-lived by design: at most one hour.
 MAX_PRESIGN = 3600
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
@@ -40,6 +42,14 @@ class S3ObjectStore:
                 "storage is 's3' but no bucket is set",
                 code="RC-STORE-010",
                 hint="set s3.bucket in config.yaml or RCLAUDE_S3__BUCKET",
+            )
+        if not _BUCKET.fullmatch(s.bucket) or ".." in s.bucket:
+            raise ConfigError(
+                f"invalid S3 bucket name {s.bucket!r}",
+                code="RC-STORE-012",
+                where=Where(key="s3.bucket"),
+                hint="use 3-63 lower-case letters, digits, '.' or '-', starting and ending "
+                "with a letter or digit",
             )
         self.bucket = s.bucket
         self.prefix = s.prefix or ""

@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 from collections import OrderedDict
 
 from rclaude import awsutil
-from rclaude.errors import BackendError, ConfigError, LeaseLostError
+from rclaude.errors import BackendError, ConfigError, LeaseLostError, Where
 from rclaude.model import Lease, QueueMessage
 
 #: SQS limits: 10 messages per batch call, 20 s per long poll, 12 h visibility.
@@ -59,8 +60,27 @@ def _seconds(value: float, upper: int) -> int:
     return max(0, min(upper, int(math.ceil(value))))
 
 
+_QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
+
+
+def _check_names(settings) -> None:
+    """SQS queue names: 1-80 letters, digits, '-' or '_' (checked before any call)."""
+    for key, name in (
+        ("sqs.queueName", settings.queue_name),
+        ("sqs.deadLetterQueueName", settings.dead_letter_queue_name),
+    ):
+        if name is not None and not _QUEUE_NAME.fullmatch(name):
+            raise ConfigError(
+                f"invalid SQS queue name {name!r}",
+                code="RC-QUEUE-013",
+                where=Where(key=key),
+                hint="use 1-80 letters, digits, '-' or '_' (FIFO queues are not supported)",
+            )
+
+
 class SqsQueue:
     def __init__(self, config) -> None:
+        _check_names(config.sqs)
         self.settings = config.sqs
         self.max_attempts = config.tasks.max_attempts
         self.region = self.settings.region or config.aws.region

@@ -246,8 +246,8 @@ class RedisOutputLog:
         self.outbox.forget(key)
         if p.result is not None and p.result < 0:
             raise self._closed_error(task_id, attempt)
-        if failed is not None:
-            raise failed
+        if p.result is None and failed is not None:
+            raise failed  # FINAL itself was refused (an earlier overflow was raised already)
         return p.result or p.seq
 
     def _settle(self) -> None:

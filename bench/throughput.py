@@ -22,10 +22,11 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=2000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--pty", action="store_true")
+    ap.add_argument("--concurrency", type=int, default=1, help="tasks each worker runs at once")
     args = ap.parse_args()
     from rclaude.model import TERMINAL_STATES, TaskSpec, TaskState
 
-    p = embedded_platform(worker={"idleTimeout": 120})
+    p = embedded_platform(worker={"idleTimeout": 120, "concurrency": args.concurrency})
     p.compute.launch(args.workers)
     # wait until both workers registered as idle
     end = time.time() + 30
@@ -50,6 +51,7 @@ def main() -> None:
         {
             "tasks": args.tasks,
             "workers": args.workers,
+            "concurrency": args.concurrency,
             "mode": "pty" if args.pty else "pipes",
             "succeeded": ok,
             "tasks_per_s": round(args.tasks / elapsed, 1),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -110,8 +110,12 @@ class TaskSpec:
             validate_name(self.name)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        # Shallow copies, not dataclasses.asdict (its deep copies cost more than the
+        # rest of a submit): every field is a scalar, a tuple of str or a flat dict.
+        d = {f: getattr(self, f) for f in self.__dataclass_fields__}
         d["command"] = list(self.command)
+        for f in ("env", "labels", "extra"):
+            d[f] = dict(d[f])
         return d
 
     @classmethod
@@ -156,7 +160,7 @@ class Task:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {f: getattr(self, f) for f in self.__dataclass_fields__}
         d["state"] = self.state.value
         d["spec"] = self.spec.to_dict()
         return d

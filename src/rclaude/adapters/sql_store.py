@@ -146,7 +146,10 @@ class SqlTaskStore:
         row = _encode(task.to_dict() | {"spec": task.spec})
         row["name"] = task.spec.name
         with self._tx() as c:
-            c.execute(self._insert_task_stmt, {col.name: row[col.name] for col in S.tasks.c if col.name in row})
+            c.execute(
+                self._insert_task_stmt,
+                {col.name: row[col.name] for col in S.tasks.c if col.name in row},
+            )
         return task
 
     def get(self, task_id: str) -> Task:
@@ -198,17 +201,19 @@ class SqlTaskStore:
             )
         return _row_to_task(row)
 
-    def _update_stmt(self, names: tuple[str, ...], n_states: int):
-        """A prebuilt UPDATE … RETURNING for this set of columns (hot path: no rebuilding)."""
-        from sqlalchemy import bindparam
+    def _update_stmt(self, names: tuple[str, ...], states: tuple[str, ...] | None):
+        """A prebuilt UPDATE … RETURNING for these columns and expected states, kept
+        for reuse: the state sets are few and fixed, so they are part of the statement
+        (an expanding IN parameter would be re-rendered on every call)."""
+        from sqlalchemy import bindparam, literal, or_
 
-        key = (names, n_states)
+        key = (names, states)
         stmt = self._stmts.get(key)
         if stmt is None:
             t = S.tasks
             stmt = t.update().where(t.c.id == bindparam("_id"))
-            if n_states:
-                stmt = stmt.where(t.c.state.in_(bindparam("_states", expanding=True)))
+            if states is not None:
+                stmt = stmt.where(or_(*(t.c.state == literal(v) for v in states)))
             stmt = stmt.values({n: bindparam(n) for n in names}).returning(*t.c)
             self._stmts[key] = stmt
         return stmt
@@ -222,13 +227,8 @@ class SqlTaskStore:
     def _update(self, c, task_id, expect_states, fields) -> Task | None:
         values = _encode(fields)
         names = tuple(sorted(values))
-        states = [s.value for s in expect_states] if expect_states is not None else []
-        params = dict(values, _id=task_id)
-        if expect_states is not None:
-            params["_states"] = states
-        row = c.execute(
-            self._update_stmt(names, 1 if expect_states is not None else 0), params
-        ).first()
+        states = None if expect_states is None else tuple(sorted(s.value for s in expect_states))
+        row = c.execute(self._update_stmt(names, states), dict(values, _id=task_id)).first()
         if row is None:
             exists = c.execute(self._get_stmt, {"_id": task_id}).first()
             if exists is None:

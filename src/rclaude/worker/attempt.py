@@ -122,7 +122,6 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
             outcome = Outcome(exit_code=127, signal=None, error=msg.strip())
         else:
             running.process = proc
-            p.tasks.update(task.id, expect_states=ACTIVE_STATES, state=TaskState.RUNNING)
             listener = p.log.input_listener(task.id)
             state = {"seq": seen_input}
 
@@ -142,6 +141,9 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
                         running.stop_requested = True
                 outcome = proc.pump(
                     emit=lambda data: p.log.append(task.id, number, data),
+                    on_running=lambda: p.tasks.update(
+                        task.id, expect_states=[TaskState.STARTING], state=TaskState.RUNNING
+                    ),
                     wake_fd=listener.fileno(),
                     on_wake=on_wake,
                     timeout=task.spec.timeout,

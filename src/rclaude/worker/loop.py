@@ -31,6 +31,10 @@ log = logging.getLogger("rclaude.worker")
 _ID_ENV = ("RCLAUDE_WORKER_ID", "FLY_MACHINE_ID", "CODESPACE_NAME")
 
 
+#: Seconds a busy/idle change waits before it is written to the worker registry.
+STATE_DEBOUNCE = 0.05
+
+
 def default_worker_id() -> str:
     for name in _ID_ENV:
         if os.environ.get(name):
@@ -101,6 +105,11 @@ class Worker:
             if self._stopped.is_set():
                 return
             if changed and time.monotonic() < next_extend:
+                # Debounce: a task that ends within this window costs no registry write,
+                # and the write never races the claim of the task that caused it.
+                if self._stopped.wait(STATE_DEBOUNCE):
+                    return
+                self._state_changed.clear()
                 try:
                     self._beat()
                 except Exception as exc:

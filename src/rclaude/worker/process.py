@@ -163,8 +163,14 @@ class Process:
         timeout: float | None,
         kill_grace: float = 5.0,
         should_stop: Callable[[], bool] = lambda: False,
+        on_running: Callable[[], None] | None = None,
+        running_after: float = 0.02,
     ) -> Outcome:
+        """Run to completion. ``on_running`` is called once, when the command has lived
+        ``running_after`` seconds or printed something (so a command that ends sooner
+        costs no "running" state write)."""
         start = time.monotonic()
+        announce_at = start + running_after if on_running else None
         deadline = start + timeout if timeout else None
         kill_at: float | None = None
         timed_out = cancelled = False
@@ -186,8 +192,11 @@ class Process:
                 kill_at = now + kill_grace
             if eof or (exited_at and now - exited_at > 0.2):
                 break
+            if announce_at and now >= announce_at:
+                announce_at = None
+                on_running()
             wait = 1.0
-            for t in (deadline if not timed_out else None, kill_at):
+            for t in (deadline if not timed_out else None, kill_at, announce_at):
                 if t:
                     wait = min(wait, max(0.0, t - now))
             if exited_at is None and self._reap():
@@ -198,6 +207,9 @@ class Process:
                 batch, eof = self._read_batch()
                 if batch:
                     emit(batch)
+                    if announce_at:
+                        announce_at = None
+                        on_running()
                     if exited_at:
                         exited_at = time.monotonic()
             if wake_fd is not None and wake_fd in ready:

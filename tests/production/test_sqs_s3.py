@@ -150,3 +150,38 @@ def test_invalid_names_fail_before_any_call(section, settings, code):
         SqsQueue(cfg) if section == "sqs" else S3ObjectStore(cfg)
     assert err.value.code == code
     assert err.value.where.key.startswith(section + ".")
+
+
+def test_snapshot_to_s3_uploads_each_content_once_in_parallel(aws, tmp_path):
+    from rclaude import snapshot
+
+    store = s3(aws)
+    assert store.transfer_concurrency > 1
+    proj = tmp_path / "p"
+    proj.mkdir()
+    for i in range(40):
+        (proj / f"f{i}.bin").write_bytes(os.urandom(1000 + i))
+    (proj / "dup.bin").write_bytes((proj / "f0.bin").read_bytes())  # same content as f0
+    seen = []
+    manifest = snapshot.scan(proj)
+    sent = snapshot.upload(store, proj, manifest, progress=seen.append)
+    assert len(seen) == 40  # 41 files, 40 distinct contents
+    assert sent == sum(1000 + i for i in range(40))
+    assert snapshot.upload(store, proj, manifest) == 0  # nothing is sent twice
+    sid = snapshot.create(store, proj)
+    mat = snapshot.materialize(store, sid, tmp_path / "ws")
+    for i in range(40):
+        assert (mat.root / f"f{i}.bin").read_bytes() == (proj / f"f{i}.bin").read_bytes()
+
+
+def test_wait_seconds_zero_short_polls_until_the_callers_wait_is_used(aws):
+    import threading
+    import time
+
+    q = SqsQueue(sqs_config(aws, wait_seconds=0))
+    start = time.monotonic()
+    assert q.receive(1, wait_seconds=1.5) == []
+    assert 1.0 <= time.monotonic() - start < 10  # it waited, it did not long-poll 20 s
+    threading.Timer(0.3, lambda: q.send(QueueMessage(task_id="late"))).start()
+    got = q.receive(1, wait_seconds=5)
+    assert [lease.message.task_id for lease in got] == ["late"]

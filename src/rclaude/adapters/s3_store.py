@@ -35,6 +35,9 @@ _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
 class S3ObjectStore:
+    #: Parallel transfers callers may run against this store (snapshot uploads do).
+    transfer_concurrency = MAX_CONCURRENCY
+
     def __init__(self, config) -> None:
         s = config.s3
         if not s.bucket:

@@ -218,7 +218,9 @@ class SqsQueue:
         vt = _seconds(visibility_timeout, MAX_VISIBILITY)
         while True:
             left = deadline - time.monotonic()
-            wait = _seconds(left, min(MAX_WAIT, self.settings.wait_seconds or MAX_WAIT))
+            # sqs.waitSeconds caps each long poll; 0 turns long polling off (short polls,
+            # a second apart, until the caller's wait is used up).
+            wait = _seconds(left, min(MAX_WAIT, self.settings.wait_seconds))
             with awsutil.translate_aws_errors("receive tasks from SQS"):
                 resp = self.client.receive_message(
                     QueueUrl=self.url,
@@ -230,6 +232,8 @@ class SqsQueue:
             leases = self._leases(resp.get("Messages", []), vt)
             if leases or time.monotonic() >= deadline:
                 return leases
+            if wait == 0:
+                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
     def _leases(self, raw: list[dict], vt: int) -> list[Lease]:
         out: list[Lease] = []

@@ -125,22 +125,35 @@ def upload(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Upload the blobs of ``rels`` (default: all files) that the store lacks.
-    Returns the number of bytes uploaded."""
-    sent = 0
-    seen: set[str] = set()
+    Returns the number of bytes uploaded.
+
+    Content addressing: each distinct content is checked (and sent) once. A store with
+    a ``transfer_concurrency`` above 1 (S3) gets its checks and uploads in parallel;
+    the local directory store is fastest serially.
+    """
+    todo: dict[str, str] = {}  # sha -> one file with that content
     for rel in manifest.files if rels is None else rels:
-        info = manifest.files[rel]
-        sha = info["sha"]
-        if sha in seen:
-            continue
-        seen.add(sha)
+        todo.setdefault(manifest.files[rel]["sha"], rel)
+
+    def send(sha: str) -> int:
+        rel = todo[sha]
+        size = manifest.files[rel]["size"]
         key = blob_key(sha)
+        sent = 0
         if not store.exists(key):
             store.put_file(key, str(root / rel))
-            sent += info["size"]
+            sent = size
         if progress:
-            progress(info["size"])
-    return sent
+            progress(size)
+        return sent
+
+    workers = getattr(store, "transfer_concurrency", 1)
+    if workers <= 1 or len(todo) <= 1:
+        return sum(send(sha) for sha in todo)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return sum(pool.map(send, todo))
 
 
 def create(store: ObjectStore, root: str | os.PathLike) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,7 +152,7 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
             except BaseException:
                 # The log refused output (e.g. Redis down past redis.bufferBytes): the
                 # command must not run on unobserved; the task fails with that error.
-                proc.kill_group(signal.SIGKILL)
+                proc.abort()
                 raise
             finally:
                 listener.close()

@@ -236,6 +236,13 @@ class Process:
             exit_code=None if sig else code, signal=sig, timed_out=timed_out, cancelled=cancelled
         )
 
+    def abort(self) -> None:
+        """Kill the whole group now, reap the leader and release the terminal/pipes
+        (when the output can no longer be recorded)."""
+        self.kill_group(signal.SIGKILL)
+        self._reap(block=True)
+        self._close()
+
     def _reap_wait(self, seconds: float) -> bool:
         """Wait up to ``seconds`` for the child to exit, woken by its exit (pidfd)."""
         if self._reap():

@@ -26,6 +26,11 @@ from rclaude.model import InputEvent, InputKind
 
 READ_SIZE = 64 * 1024
 MAX_BATCH = 256 * 1024
+#: Streaming detection and coalescing (see Process._read_batch).
+STREAMING_SIZE = 4096  # a batch this large filled the terminal's buffer: output streams
+STREAMING_GAP = 0.002
+COALESCE_WAIT = 0.001
+STREAM_BATCH = 64 * 1024
 
 
 @dataclass
@@ -103,6 +108,8 @@ class Process:
             self.in_fd = self.popen.stdin.fileno()
         os.set_blocking(self.out_fd, False)
         self._status: int | None = None
+        self._last_batch = 0
+        self._last_emit = 0.0
 
     # -- control ----------------------------------------------------------------
     def kill_group(self, sig: int) -> None:
@@ -263,13 +270,23 @@ class Process:
         return self._reap()
 
     def _read_batch(self) -> tuple[bytes, bool]:
+        """What is readable now. While output streams (the last batch was large and
+        recent) it also waits up to ``COALESCE_WAIT`` for more, up to ``STREAM_BATCH``
+        bytes: fewer, larger log appends. A keystroke echo is never held back."""
         parts: list[bytes] = []
         size = 0
+        now = time.monotonic()
+        streaming = self._last_batch >= STREAMING_SIZE and now - self._last_emit < STREAMING_GAP
+        hold_until = now + COALESCE_WAIT if streaming else 0.0
         while size < MAX_BATCH:
             try:
                 data = os.read(self.out_fd, READ_SIZE)
             except BlockingIOError:
-                break
+                left = hold_until - time.monotonic()
+                if size >= STREAM_BATCH or left <= 0:
+                    break
+                select.select([self.out_fd], [], [], left)
+                continue
             except OSError as exc:
                 if exc.errno == errno.EIO:  # PTY: every writer closed the terminal
                     return b"".join(parts), True
@@ -278,6 +295,7 @@ class Process:
                 return b"".join(parts), True
             parts.append(data)
             size += len(data)
+        self._last_batch, self._last_emit = size, time.monotonic()
         return b"".join(parts), False
 
     def _close(self) -> None:

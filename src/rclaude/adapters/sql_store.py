@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
+from contextlib import contextmanager
 from typing import Any
 
 from rclaude.adapters import sql_schema as S
@@ -107,6 +108,15 @@ class SqlTaskStore:
                 hint="check the 'database' setting and that the server is reachable",
             ) from None
         self._stmts: dict = {}
+        self._write_lock = None
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (
+            None,
+            "",
+            ":memory:",
+        ):
+            from rclaude.adapters.writelock import for_database
+
+            self._write_lock = for_database(self.engine.url.database)
         self._prepare()
 
     def _prepare(self) -> None:
@@ -137,7 +147,16 @@ class SqlTaskStore:
         )
 
     def _tx(self):
-        return self.engine.begin()
+        if self._write_lock is None:
+            return self.engine.begin()
+        return self._locked_tx()
+
+    @contextmanager
+    def _locked_tx(self):
+        # SQLite: queue behind other writers in the kernel, not in SQLite's sleeping
+        # busy handler (see adapters/writelock.py).
+        with self._write_lock, self.engine.begin() as c:
+            yield c
 
     def _read(self):
         return self.engine.connect().execution_options(readonly=True)

@@ -36,6 +36,9 @@ class SqliteDB:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        from rclaude.adapters.writelock import for_database
+
+        self.write_lock = for_database(self.path)
         conn = self.conn()
         conn.executescript(schema)
 
@@ -64,15 +67,22 @@ class SqliteDB:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on error)."""
+        """A write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on error),
+        queued behind other writers by the file's write lock (see ``writelock``)."""
         c = self.conn()
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            yield c
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-        c.execute("COMMIT")
+        with self.write_lock:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                yield c
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+            c.execute("COMMIT")
+
+    def execute_write(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        """One statement in its own transaction, behind the write lock."""
+        with self.write_lock:
+            return self.conn().execute(sql, params)
 
     def close(self) -> None:
         with self._lock:

@@ -48,7 +48,7 @@ class SqliteQueue:
         db.conn().executescript(SCHEMA)
 
     def send(self, message: QueueMessage) -> None:
-        self.db.conn().execute(
+        self.db.execute_write(
             "INSERT INTO queue_messages(id, queue, body, visible_at, max_receives) VALUES (?,?,?,?,?)",
             (message.id, self.name, message.encode(), time.time(), message.max_attempts),
         )
@@ -112,7 +112,7 @@ class SqliteQueue:
 
     def extend(self, lease: Lease, visibility_timeout: float) -> Lease:
         deadline = time.time() + visibility_timeout
-        cur = self.db.conn().execute(
+        cur = self.db.execute_write(
             "UPDATE queue_messages SET visible_at=? WHERE id=? AND receipt=?",
             (deadline, lease.message.id, lease.receipt),
         )
@@ -121,14 +121,14 @@ class SqliteQueue:
         return Lease(lease.message, lease.receipt, lease.receive_count, deadline)
 
     def ack(self, lease: Lease) -> None:
-        cur = self.db.conn().execute(
+        cur = self.db.execute_write(
             "DELETE FROM queue_messages WHERE id=? AND receipt=?", (lease.message.id, lease.receipt)
         )
         if cur.rowcount != 1:
             raise LeaseLostError(f"lease on message {lease.message.id} is no longer held")
 
     def release(self, lease: Lease) -> None:
-        self.db.conn().execute(
+        self.db.execute_write(
             "UPDATE queue_messages SET visible_at=?, receipt=NULL WHERE id=? AND receipt=?",
             (time.time(), lease.message.id, lease.receipt),
         )

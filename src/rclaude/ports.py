@@ -144,7 +144,7 @@ class TaskStore(Protocol):
       returns None if the task is not in one of those states.
     - ``list`` returns newest first.
     - ``upsert_attempt``/``attempts`` record each attempt's outcome; ``finish`` is
-      ``update`` plus ``upsert_attempt`` in one transaction.
+      ``update`` plus ``upsert_attempt`` in one transaction (True if it updated).
     - ``register_worker``/``heartbeat_worker``/``workers``/``remove_worker`` keep the
       worker registry the orchestrator reads.
     """
@@ -170,7 +170,7 @@ class TaskStore(Protocol):
         *,
         expect_states: Iterable[TaskState] | None = None,
         **fields: Any,
-    ) -> Task | None: ...
+    ) -> bool: ...
     def attempts(self, task_id: str) -> list[Attempt]: ...
     def register_worker(self, info: WorkerInfo) -> None: ...
     def heartbeat_worker(self, worker_id: str, *, state: str, busy: int) -> None: ...

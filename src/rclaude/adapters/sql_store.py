@@ -220,20 +220,24 @@ class SqlTaskStore:
             )
         return _row_to_task(row)
 
-    def _update_stmt(self, names: tuple[str, ...], states: tuple[str, ...] | None):
+    def _update_stmt(
+        self, names: tuple[str, ...], states: tuple[str, ...] | None, returning: bool = True
+    ):
         """A prebuilt UPDATE … RETURNING for these columns and expected states, kept
         for reuse: the state sets are few and fixed, so they are part of the statement
         (an expanding IN parameter would be re-rendered on every call)."""
         from sqlalchemy import bindparam, literal, or_
 
-        key = (names, states)
+        key = (names, states, returning)
         stmt = self._stmts.get(key)
         if stmt is None:
             t = S.tasks
             stmt = t.update().where(t.c.id == bindparam("_id"))
             if states is not None:
                 stmt = stmt.where(or_(*(t.c.state == literal(v) for v in states)))
-            stmt = stmt.values({n: bindparam(n) for n in names}).returning(*t.c)
+            stmt = stmt.values({n: bindparam(n) for n in names})
+            if returning:
+                stmt = stmt.returning(*t.c)
             self._stmts[key] = stmt
         return stmt
 
@@ -262,12 +266,18 @@ class SqlTaskStore:
         *,
         expect_states: Iterable[TaskState] | None = None,
         **fields: Any,
-    ) -> Task | None:
-        """``update`` and ``upsert_attempt`` in one transaction (the worker's last write)."""
+    ) -> bool:
+        """``update`` and ``upsert_attempt`` in one transaction (the worker's last write);
+        True if the task was in an expected state and was updated."""
+        values = _encode(fields)
+        names = tuple(sorted(values))
+        states = None if expect_states is None else tuple(sorted(s.value for s in expect_states))
         with self._tx() as c:
-            task = self._update(c, task_id, expect_states, fields)
+            res = c.execute(
+                self._update_stmt(names, states, returning=False), dict(values, _id=task_id)
+            )
             self._upsert_attempt(c, attempt)
-        return task
+        return res.rowcount == 1
 
     def list(
         self,

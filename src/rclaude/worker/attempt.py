@@ -164,7 +164,7 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
         log.exception("task %s attempt %s failed in the worker", task.id, number)
         outcome = Outcome(exit_code=None, signal=None, error=f"worker error: {exc}")
     finally:
-        shutil.rmtree(workspace, ignore_errors=True)
+        _remove(workspace)
     if running.released:
         reason = "worker shut down before the task finished; released for redelivery"
         p.tasks.upsert_attempt(
@@ -246,3 +246,10 @@ def _finish(
     except LeaseLostError:
         log.warning("lease of task %s expired before ack; it may run again", task.id)
     return state
+
+
+def _remove(workspace: Path) -> None:
+    try:
+        os.rmdir(workspace)  # the common case for commands that leave nothing behind
+    except OSError:
+        shutil.rmtree(workspace, ignore_errors=True)

@@ -67,3 +67,23 @@ def test_resize_reaches_the_command(cli):
     out = cli("logs", tid, "-f").stdout
     assert b"43 132" in out
     p.close()
+
+
+def test_ctrl_c_reaches_the_foreground_process_through_the_terminal(cli):
+    """The command owns its terminal (controlling tty, foreground group): a typed ^C is
+    turned into SIGINT by the terminal itself, as in a local shell."""
+    tid = cli("run", "-d", "--", "sh", "-c", "tty; exec sleep 60").stdout.decode().strip()
+    from rclaude.config.schema import Config
+    from rclaude.platform import Platform
+
+    p = Platform(Config(data_dir=cli.root / "data"))
+    try:
+        deadline = time.time() + 30
+        while b"/dev/pts/" not in cli("logs", tid).stdout and time.time() < deadline:
+            time.sleep(0.1)
+        p.service.send_input(p.service.get(tid), b"\x03")
+        r = cli("logs", tid, "-f")
+        assert r.returncode == 128 + 2  # killed by SIGINT
+        assert cli.json("status", tid, "--json")["signal"] == 2
+    finally:
+        p.close()

@@ -63,39 +63,25 @@ class SqliteOutputLog:
         return seq
 
     def _append_one(self, task_id: str, attempt: int, data: bytes, kind: str) -> int:
+        final = int(kind == ChunkKind.FINAL.value)
         with self.db.write() as c:
+            # One statement: create the head at seq 1, or bump it unless it is closed.
             row = c.execute(
-                "UPDATE output_heads SET last_seq=last_seq+1 WHERE task_id=? AND attempt=? AND closed=0 "
-                "RETURNING last_seq",
-                (task_id, attempt),
+                "INSERT INTO output_heads(task_id, attempt, last_seq, closed) VALUES (?,?,1,?) "
+                "ON CONFLICT(task_id, attempt) DO UPDATE SET last_seq = last_seq + 1, "
+                "closed = excluded.closed WHERE closed = 0 RETURNING last_seq",
+                (task_id, attempt, final),
             ).fetchone()
             if row is None:
-                exists = c.execute(
-                    "SELECT closed FROM output_heads WHERE task_id=? AND attempt=?",
-                    (task_id, attempt),
-                ).fetchone()
-                if exists is not None:
-                    raise ConflictError(
-                        f"output log of task {task_id} attempt {attempt} is closed",
-                        code="RC-LOG-001",
-                    )
-                c.execute(
-                    "INSERT INTO output_heads(task_id, attempt, last_seq) VALUES (?,?,1)",
-                    (task_id, attempt),
-                )
-                seq = 1
-            else:
-                seq = row[0]
-            if kind == ChunkKind.FINAL.value:
-                c.execute(
-                    "UPDATE output_heads SET closed=1 WHERE task_id=? AND attempt=?",
-                    (task_id, attempt),
+                raise ConflictError(
+                    f"output log of task {task_id} attempt {attempt} is closed",
+                    code="RC-LOG-001",
                 )
             c.execute(
                 "INSERT INTO output_chunks(task_id, attempt, seq, kind, data, ts) VALUES (?,?,?,?,?,?)",
-                (task_id, attempt, seq, kind, data, time.time()),
+                (task_id, attempt, row[0], kind, data, time.time()),
             )
-        return seq
+        return row[0]
 
     def close(self, task_id: str, attempt: int, final: dict[str, Any]) -> int:
         return self.append(task_id, attempt, json.dumps(final).encode(), kind=ChunkKind.FINAL.value)

@@ -7,6 +7,7 @@ a crash before it only causes a redelivery, which sees the terminal state and ac
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -34,8 +35,16 @@ class Running:
     released: bool = False  # worker shutdown: the lease was released for redelivery
 
 
+@functools.cache
+def _base_env() -> tuple[tuple[str, str], ...]:
+    """The worker's own environment minus its private settings, read once per process
+    (decoding os.environ for every task costs more than the rest of a trivial task's
+    set-up)."""
+    return tuple((k, v) for k, v in os.environ.items() if not k.startswith(_PRIVATE_ENV_PREFIXES))
+
+
 def task_env(task: Task, attempt: int, workspace: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_PRIVATE_ENV_PREFIXES)}
+    env = dict(_base_env())
     if task.spec.pty:
         env["TERM"] = env.get("TERM") if env.get("TERM") not in (None, "dumb") else "xterm-256color"
     env.update(task.spec.env)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import functools
 import os
 import select
 import shutil
@@ -42,6 +43,34 @@ class Outcome:
     error: str | None = None
 
 
+@functools.lru_cache(maxsize=256)
+def _cached_which(name: str, path: str | None) -> str | None:
+    return shutil.which(name, path=path)
+
+
+def _which(name: str, path: str | None) -> str | None:
+    """``shutil.which`` remembered per (name, PATH): a worker runs the same few commands
+    over and over. A remembered path that has disappeared is looked up again."""
+    exe = _cached_which(name, path)
+    if exe is not None and not os.access(exe, os.X_OK):
+        _cached_which.cache_clear()
+        exe = _cached_which(name, path)
+    return exe
+
+
+@functools.cache
+def _setsid_with_ctty() -> str | None:
+    """util-linux ``setsid`` if it supports ``--ctty`` (Linux), else None."""
+    path = shutil.which("setsid")
+    if path is None:
+        return None
+    try:
+        out = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return path if "--ctty" in out.stdout + out.stderr else None
+
+
 def set_winsize(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
@@ -62,34 +91,32 @@ class Process:
         self.pty = pty
         self.pid = 0
         self.popen: subprocess.Popen | None = None
-        exe = shutil.which(argv[0], path=env.get("PATH")) if "/" not in argv[0] else argv[0]
+        exe = _which(argv[0], env.get("PATH")) if "/" not in argv[0] else argv[0]
         if exe is None or not os.access(exe, os.X_OK):
             raise FileNotFoundError(argv[0])
         if pty:
             master, slave = os.openpty()
             set_winsize(master, cols, rows)
-            errr, errw = os.pipe()  # close-on-exec: reports exec failure to the parent
-            pid = os.fork()
-            if pid == 0:  # child: only async-signal-safe-ish work until exec
+            setsid = _setsid_with_ctty()
+            if setsid:
+                # vfork+exec of util-linux setsid, which makes the command a session
+                # leader with this terminal as its controlling tty: ~0.25 ms instead of
+                # ~1.6 ms to fork the whole worker.
                 try:
-                    os.close(master)
-                    os.close(errr)
-                    os.login_tty(slave)
-                    os.chdir(cwd)
-                    os.execve(exe, argv, env)
-                except BaseException as exc:
-                    try:
-                        os.write(errw, str(getattr(exc, "errno", 0) or 1).encode())
-                    finally:
-                        os._exit(127)
-            os.close(slave)
-            os.close(errw)
-            failure = os.read(errr, 32)
-            os.close(errr)
-            if failure:
-                os.waitpid(pid, 0)
-                os.close(master)
-                raise OSError(int(failure), os.strerror(int(failure)), argv[0])
+                    self.popen = subprocess.Popen(
+                        [setsid, "--ctty", *argv],
+                        cwd=cwd,
+                        env=env,
+                        stdin=slave,
+                        stdout=slave,
+                        stderr=slave,
+                        close_fds=True,
+                    )
+                finally:
+                    os.close(slave)
+                pid = self.popen.pid
+            else:
+                pid = self._fork_pty(exe, argv, cwd, env, master, slave)
             self.pid = pid
             self.out_fd = master
             self.in_fd = master
@@ -110,6 +137,35 @@ class Process:
         self._status: int | None = None
         self._last_batch = 0
         self._last_emit = 0.0
+
+    @staticmethod
+    def _fork_pty(
+        exe: str, argv: list[str], cwd: str, env: dict[str, str], master: int, slave: int
+    ) -> int:
+        """Fork and exec under the terminal (no setsid binary on this system)."""
+        errr, errw = os.pipe()  # close-on-exec: reports exec failure to the parent
+        pid = os.fork()
+        if pid == 0:  # child: only async-signal-safe-ish work until exec
+            try:
+                os.close(master)
+                os.close(errr)
+                os.login_tty(slave)
+                os.chdir(cwd)
+                os.execve(exe, argv, env)
+            except BaseException as exc:
+                try:
+                    os.write(errw, str(getattr(exc, "errno", 0) or 1).encode())
+                finally:
+                    os._exit(127)
+        os.close(slave)
+        os.close(errw)
+        failure = os.read(errr, 32)
+        os.close(errr)
+        if failure:
+            os.waitpid(pid, 0)
+            os.close(master)
+            raise OSError(int(failure), os.strerror(int(failure)), argv[0])
+        return pid
 
     # -- control ----------------------------------------------------------------
     def kill_group(self, sig: int) -> None:
@@ -299,7 +355,7 @@ class Process:
         return b"".join(parts), False
 
     def _close(self) -> None:
-        if self.popen is not None:
+        if not self.pty and self.popen is not None:
             for f in (self.popen.stdout, self.popen.stdin):
                 try:
                     if f:

@@ -79,6 +79,14 @@ def _row_to_task(row) -> Task:
     )
 
 
+def _task_not_found(ref: str) -> NotFoundError:
+    return NotFoundError(
+        f"no task named or with id '{ref}'",
+        code="RC-TASK-001",
+        hint="run `rclaude list` to see tasks",
+    )
+
+
 def _encode(fields: dict[str, Any]) -> dict[str, Any]:
     out = dict(fields)
     if "state" in out and isinstance(out["state"], TaskState):
@@ -175,11 +183,7 @@ class SqlTaskStore:
         with self._read() as c:
             row = c.execute(self._get_stmt, {"_id": task_id}).first()
         if row is None:
-            raise NotFoundError(
-                f"no task with id '{task_id}'",
-                code="RC-TASK-001",
-                hint="run `rclaude list` to see tasks",
-            )
+            raise _task_not_found(task_id)
         return _row_to_task(row)
 
     def resolve(self, ref: str, owner: str | None = None) -> Task:
@@ -213,11 +217,7 @@ class SqlTaskStore:
                     )
                 row = rows[0] if rows else None
         if row is None:
-            raise NotFoundError(
-                f"no task named or with id '{ref}'",
-                code="RC-TASK-001",
-                hint="run `rclaude list` to see tasks",
-            )
+            raise _task_not_found(ref)
         return _row_to_task(row)
 
     def _update_stmt(
@@ -247,15 +247,18 @@ class SqlTaskStore:
         with self._tx() as c:
             return self._update(c, task_id, expect_states, fields)
 
-    def _update(self, c, task_id, expect_states, fields) -> Task | None:
+    def _execute_update(self, c, task_id, expect_states, fields, *, returning: bool):
         values = _encode(fields)
         names = tuple(sorted(values))
         states = None if expect_states is None else tuple(sorted(s.value for s in expect_states))
-        row = c.execute(self._update_stmt(names, states), dict(values, _id=task_id)).first()
+        stmt = self._update_stmt(names, states, returning=returning)
+        return c.execute(stmt, dict(values, _id=task_id))
+
+    def _update(self, c, task_id, expect_states, fields) -> Task | None:
+        row = self._execute_update(c, task_id, expect_states, fields, returning=True).first()
         if row is None:
-            exists = c.execute(self._get_stmt, {"_id": task_id}).first()
-            if exists is None:
-                raise NotFoundError(f"no task with id '{task_id}'", code="RC-TASK-001")
+            if c.execute(self._get_stmt, {"_id": task_id}).first() is None:
+                raise _task_not_found(task_id)
             return None
         return _row_to_task(row)
 
@@ -269,13 +272,8 @@ class SqlTaskStore:
     ) -> bool:
         """``update`` and ``upsert_attempt`` in one transaction (the worker's last write);
         True if the task was in an expected state and was updated."""
-        values = _encode(fields)
-        names = tuple(sorted(values))
-        states = None if expect_states is None else tuple(sorted(s.value for s in expect_states))
         with self._tx() as c:
-            res = c.execute(
-                self._update_stmt(names, states, returning=False), dict(values, _id=task_id)
-            )
+            res = self._execute_update(c, task_id, expect_states, fields, returning=False)
             self._upsert_attempt(c, attempt)
         return res.rowcount == 1
 

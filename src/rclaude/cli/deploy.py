@@ -50,13 +50,10 @@ def _ctx(project):
 
 
 def build_deploy_app() -> typer.Typer:
-    app = typer.Typer(
-        name="spot-deployer",
-        help="Deploy any project to AWS spot instances from conventions or a manifest.",
-        no_args_is_help=True,
-        add_completion=False,
-        pretty_exceptions_enable=False,
-        context_settings={"help_option_names": ["-h", "--help"]},
+    from rclaude.cli.main import new_app
+
+    app = new_app(
+        "spot-deployer", "Deploy any project to AWS spot instances from conventions or a manifest."
     )
 
     @app.callback()

@@ -26,14 +26,22 @@ COMMAND_MODULES = (
 )
 
 
-def build_app() -> typer.Typer:
-    app = typer.Typer(
-        name="rclaude",
-        help="Run commands and coding-agent tasks on cloud compute, with live output.",
+def new_app(name: str, help: str) -> typer.Typer:
+    """A top-level Typer app with the house settings (no completion install, no pretty
+    tracebacks: errors are rendered by :func:`run_app`)."""
+    return typer.Typer(
+        name=name,
+        help=help,
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+
+def build_app() -> typer.Typer:
+    app = new_app(
+        "rclaude", "Run commands and coding-agent tasks on cloud compute, with live output."
     )
 
     @app.callback()

@@ -233,36 +233,18 @@ class RemoteTaskService:
     def download_results(
         self, task: Task, dest: Path, *, apply_deletions: bool = False
     ) -> list[str]:
-        from rclaude.fsutil import atomic_write, safe_join
+        from rclaude.fsutil import atomic_write
+        from rclaude.snapshot import write_results
 
         r = self._json("GET", f"/api/tasks/{task.id}/results")
-        out = Path(dest)
-        out.mkdir(parents=True, exist_ok=True)
-        written = []
-        for rel, info in sorted(r["files"].items()):
-            target = safe_join(out, rel, what="result path")
-            data = self._call(
-                "GET", f"/api/tasks/{task.id}/blobs/{info['sha']}", follow_redirects=True
-            ).content
-            atomic_write(target, data, mode=info["mode"] & 0o777)
-            written.append(rel)
-        from rclaude.snapshot import _link_is_safe
 
-        for rel, link in sorted(r["links"].items()):
-            if not _link_is_safe(rel, link):
-                continue
-            target = safe_join(out, rel, what="result path")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.is_symlink() or target.exists():
-                target.unlink()
-            os.symlink(link, target)
-            written.append(rel)
-        if apply_deletions:
-            for rel in r["deleted"]:
-                target = safe_join(out, rel, what="result path")
-                if target.is_symlink() or target.is_file():
-                    target.unlink()
-        return written
+        def fetch(sha: str, path: Path) -> None:
+            url = f"/api/tasks/{task.id}/blobs/{sha}"
+            atomic_write(path, self._call("GET", url, follow_redirects=True).content, mode=0o600)
+
+        return write_results(
+            dest, r["files"], r["links"], r["deleted"], fetch, apply_deletions=apply_deletions
+        )
 
     def close(self) -> None:
         self.http.close()

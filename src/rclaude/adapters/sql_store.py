@@ -298,52 +298,23 @@ class SqlTaskStore:
             self._upsert_attempt(c, attempt)
 
     def _upsert_attempt(self, c, attempt: Attempt) -> None:
-        values = {
-            "task_id": attempt.task_id,
-            "number": attempt.number,
-            "state": attempt.state.value,
-            "worker_id": attempt.worker_id,
-            "started_at": attempt.started_at,
-            "finished_at": attempt.finished_at,
-            "exit_code": attempt.exit_code,
-            "signal": attempt.signal,
-            "reason": attempt.reason,
-        }
+        values = {f: getattr(attempt, f) for f in Attempt.__dataclass_fields__}
+        values["state"] = attempt.state.value
         c.execute(self._upsert_attempt_stmt, values)
 
     def attempts(self, task_id: str) -> list[Attempt]:
         a = S.attempts
         with self._read() as c:
             rows = c.execute(a.select().where(a.c.task_id == task_id).order_by(a.c.number)).all()
-        return [
-            Attempt(
-                task_id=r.task_id,
-                number=r.number,
-                state=TaskState(r.state),
-                worker_id=r.worker_id,
-                started_at=r.started_at,
-                finished_at=r.finished_at,
-                exit_code=r.exit_code,
-                signal=r.signal,
-                reason=r.reason,
-            )
-            for r in rows
-        ]
+        # The table's columns are the dataclass's fields.
+        return [Attempt(**{**r._mapping, "state": TaskState(r.state)}) for r in rows]
 
     def register_worker(self, info: WorkerInfo) -> None:
         w = S.workers
-        values = {
-            "id": info.id,
-            "backend": info.backend,
-            "state": info.state,
-            "slots": info.slots,
-            "busy": info.busy,
-            "host": info.host,
-            "pid": info.pid,
-            "started_at": info.started_at or time.time(),
-            "heartbeat_at": info.heartbeat_at or time.time(),
-            "details": json.dumps(info.details),
-        }
+        values = {f: getattr(info, f) for f in WorkerInfo.__dataclass_fields__}
+        values["started_at"] = info.started_at or time.time()
+        values["heartbeat_at"] = info.heartbeat_at or time.time()
+        values["details"] = json.dumps(info.details)
         with self._tx() as c:
             res = c.execute(w.update().where(w.c.id == info.id).values(**values))
             if res.rowcount == 0:
@@ -366,18 +337,7 @@ class SqlTaskStore:
         with self._read() as c:
             rows = c.execute(q).all()
         return [
-            WorkerInfo(
-                id=r.id,
-                backend=r.backend,
-                state=r.state,
-                slots=r.slots,
-                busy=r.busy,
-                host=r.host,
-                pid=r.pid,
-                started_at=r.started_at,
-                heartbeat_at=r.heartbeat_at,
-                details=json.loads(r.details) if r.details else {},
-            )
+            WorkerInfo(**{**r._mapping, "details": json.loads(r.details) if r.details else {}})
             for r in rows
         ]
 

@@ -236,6 +236,44 @@ def collect_changes(store: ObjectStore, mat: Materialized) -> dict[str, Any]:
     }
 
 
+def write_results(
+    dest: str | os.PathLike,
+    files: dict[str, dict[str, Any]],
+    links: dict[str, str],
+    deleted: list[str],
+    fetch: Callable[[str, Path], None],
+    *,
+    apply_deletions: bool = False,
+) -> list[str]:
+    """Write result ``files`` (rel → {sha, mode}; ``fetch(sha, path)`` writes the blob)
+    and ``links`` under ``dest``, refusing any path or link that escapes it; delete
+    ``deleted`` too when asked. Returns the paths written."""
+    out = Path(dest)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for rel, info in sorted(files.items()):
+        target = safe_join(out, rel, what="result path")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fetch(info["sha"], target)
+        os.chmod(target, info["mode"] & 0o777)
+        written.append(rel)
+    for rel, link in sorted(links.items()):
+        if not _link_is_safe(rel, link):
+            continue
+        target = safe_join(out, rel, what="result path")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_symlink() or target.exists():
+            target.unlink()
+        os.symlink(link, target)
+        written.append(rel)
+    if apply_deletions:
+        for rel in deleted:
+            target = safe_join(out, rel, what="result path")
+            if target.is_symlink() or target.is_file():
+                target.unlink()
+    return written
+
+
 def download(
     store: ObjectStore,
     result: dict[str, Any],
@@ -245,26 +283,12 @@ def download(
 ) -> list[str]:
     """Write a task's added and modified files under ``dest``; return the paths written."""
     manifest = load(store, result["snapshot"])
-    out = Path(dest)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for rel in result["added"] + result["modified"]:
-        if rel in manifest.files:
-            target = safe_join(out, rel, what="result path")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            store.get_file(blob_key(manifest.files[rel]["sha"]), str(target))
-            os.chmod(target, manifest.files[rel]["mode"] & 0o777)
-            written.append(rel)
-        elif rel in manifest.links and _link_is_safe(rel, manifest.links[rel]):
-            target = safe_join(out, rel, what="result path")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.is_symlink() or target.exists():
-                target.unlink()
-            os.symlink(manifest.links[rel], target)
-            written.append(rel)
-    if apply_deletions:
-        for rel in result["deleted"]:
-            target = safe_join(out, rel, what="result path")
-            if target.is_symlink() or target.is_file():
-                target.unlink()
-    return written
+    changed = result["added"] + result["modified"]
+    return write_results(
+        dest,
+        {rel: manifest.files[rel] for rel in changed if rel in manifest.files},
+        {rel: manifest.links[rel] for rel in changed if rel in manifest.links},
+        result["deleted"],
+        lambda sha, path: store.get_file(blob_key(sha), str(path)),
+        apply_deletions=apply_deletions,
+    )

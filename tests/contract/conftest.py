@@ -47,25 +47,18 @@ else:
     TASK_STORES.update(production.TASK_STORES)
 
 
-@pytest.fixture(params=sorted(QUEUES))
-def queue(request, tmp_path):
-    with QUEUES[request.param](tmp_path, request) as q:
-        yield q
+def port_fixture(factories: dict):
+    """A fixture parametrized over every implementation in ``factories``."""
+
+    @pytest.fixture(params=sorted(factories))
+    def fixture(request, tmp_path):
+        with factories[request.param](tmp_path, request) as port:
+            yield port
+
+    return fixture
 
 
-@pytest.fixture(params=sorted(STORES))
-def store(request, tmp_path):
-    with STORES[request.param](tmp_path, request) as s:
-        yield s
-
-
-@pytest.fixture(params=sorted(LOGS))
-def output_log(request, tmp_path):
-    with LOGS[request.param](tmp_path, request) as lg:
-        yield lg
-
-
-@pytest.fixture(params=sorted(TASK_STORES))
-def task_store(request, tmp_path):
-    with TASK_STORES[request.param](tmp_path, request) as ts:
-        yield ts
+queue = port_fixture(QUEUES)
+store = port_fixture(STORES)
+output_log = port_fixture(LOGS)
+task_store = port_fixture(TASK_STORES)

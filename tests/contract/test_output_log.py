@@ -76,8 +76,10 @@ def test_resume_from_last_seq_has_no_gap_and_no_duplicate(output_log):
 
 def test_wait_wakes_on_append(output_log):
     assert output_log.wait("t", 1, 0, timeout=0.05) is False
-    threading.Timer(0.2, lambda: output_log.append("t", 1, b"x")).start()
+    writer = threading.Timer(0.2, lambda: output_log.append("t", 1, b"x"))
+    writer.start()
     assert output_log.wait("t", 1, 0, timeout=10) is True
+    writer.join(10)  # the writer may still be reading its reply: not past teardown
 
 
 def test_follow_idle_timeout_returns(output_log):
@@ -122,8 +124,10 @@ def test_input_listener_becomes_readable(output_log):
 
 
 def test_wait_input_wakes(output_log):
-    threading.Timer(0.2, lambda: output_log.send_input("t", InputKind.DATA, b"x")).start()
+    sender = threading.Timer(0.2, lambda: output_log.send_input("t", InputKind.DATA, b"x"))
+    sender.start()
     assert output_log.wait_input("t", 0, timeout=10) is True
+    sender.join(10)  # the sender may still be reading its reply: not past teardown
 
 
 def test_delete_removes_everything(output_log):

@@ -182,6 +182,8 @@ def test_wait_seconds_zero_short_polls_until_the_callers_wait_is_used(aws):
     start = time.monotonic()
     assert q.receive(1, wait_seconds=1.5) == []
     assert 1.0 <= time.monotonic() - start < 10  # it waited, it did not long-poll 20 s
-    threading.Timer(0.3, lambda: q.send(QueueMessage(task_id="late"))).start()
+    sender = threading.Timer(0.3, lambda: q.send(QueueMessage(task_id="late")))
+    sender.start()
     got = q.receive(1, wait_seconds=5)
+    sender.join(10)
     assert [lease.message.task_id for lease in got] == ["late"]

@@ -8,6 +8,7 @@ task store never imports boto3 or redis.
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,23 @@ class Platform:
     def sqlite(self):
         from rclaude.adapters.sqlite_db import SqliteDB
 
+        if self.config.database == "sqlite":
+            # The task store is in the same file: its per-thread connection serves the
+            # queue and the log too, so ``atomic`` can span all three.
+            return SqliteDB(self.db_path, "", connect=self.tasks.driver_connection)
         return SqliteDB(self.db_path, "")
+
+    def atomic(self):
+        """A block whose writes to the queue, the log and the task store commit together
+        when all three are the embedded SQLite file (fewer commits, no partial state);
+        elsewhere each write commits on its own, in the block's order."""
+        if (
+            self.config.database == "sqlite"
+            and self.config.queue != "sqs"
+            and self.config.log != "redis"
+        ):
+            return self.tasks.atomic()
+        return nullcontext()
 
     # -- ports ----------------------------------------------------------------
     @cached_property
@@ -200,7 +217,7 @@ class Platform:
         return TaskService(self)
 
     def close(self) -> None:
-        for name in ("queue", "store", "log", "tasks"):
+        for name in ("queue", "store", "log"):
             obj = self.__dict__.get(name)
             if obj is not None:
                 closer = getattr(obj, "close_log" if name == "log" else "close", None)
@@ -208,6 +225,8 @@ class Platform:
                     closer()
         if "sqlite" in self.__dict__:
             self.sqlite.close()
+        if "tasks" in self.__dict__:  # last: the embedded queue and log may use its connections
+            self.tasks.close()
 
     def __enter__(self) -> Platform:
         return self

@@ -96,17 +96,20 @@ class TaskService:
             created_at=now,
             queued_at=now,
         )
-        tasks.create(task)
-        try:
-            self.p.queue.send(QueueMessage(task_id=task.id, max_attempts=spec.max_attempts))
-        except Exception as exc:
-            tasks.update(
-                task.id,
-                state=TaskState.FAILED,
-                reason=f"could not enqueue: {exc}",
-                finished_at=time.time(),
-            )
-            raise
+        # One transaction on the embedded default (then a failed send leaves nothing);
+        # elsewhere a task that could not be queued is recorded as failed.
+        with self.p.atomic():
+            tasks.create(task)
+            try:
+                self.p.queue.send(QueueMessage(task_id=task.id, max_attempts=spec.max_attempts))
+            except Exception as exc:
+                tasks.update(
+                    task.id,
+                    state=TaskState.FAILED,
+                    reason=f"could not enqueue: {exc}",
+                    finished_at=time.time(),
+                )
+                raise
         if reconcile:
             self.reconcile(force=True)
         return task

@@ -2,13 +2,18 @@
 
 On SQLite the engine runs in WAL mode with a busy timeout, and write transactions
 start with ``BEGIN IMMEDIATE`` so concurrent processes queue for the write lock
-instead of failing with "database is locked" on a read-to-write upgrade.
+instead of failing with "database is locked" on a read-to-write upgrade. Each thread
+keeps one writing connection (no pool checkout per transaction); the embedded queue and
+log borrow it (``driver_connection``), so ``atomic`` can make their writes and the task
+store's one transaction.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
+import weakref
 from collections.abc import Iterable
 from contextlib import contextmanager
 from typing import Any
@@ -34,7 +39,13 @@ def make_engine(url: str):
     url = driver_url(url)
 
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        # Unbounded pool: every thread keeps its writing connection (see SqlTaskStore).
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=0,
+            max_overflow=-1,
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):
@@ -52,10 +63,21 @@ def make_engine(url: str):
         def _begin(conn):
             # Reads take no write lock (WAL readers never block); writes queue for it.
             readonly = conn.get_execution_options().get("readonly", False)
-            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+            # Straight to the driver: a statement through SQLAlchemy costs more than
+            # the BEGIN itself, inside the write lock.
+            conn.connection.driver_connection.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+class _Writer:
+    """Holds a thread's writing connection; its finalizer closes it with the thread."""
+
+    __slots__ = ("conn", "__weakref__")
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
 
 
 def _row_to_task(row) -> Task:
@@ -117,6 +139,8 @@ class SqlTaskStore:
             ) from None
         self._stmts: dict = {}
         self._write_lock = None
+        self._local = threading.local()
+        self._writers: list[weakref.finalize] = []
         if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (
             None,
             "",
@@ -159,12 +183,54 @@ class SqlTaskStore:
             return self.engine.begin()
         return self._locked_tx()
 
+    def _writer(self):
+        """This thread's writing connection (SQLite), opened on first use and closed
+        when the thread goes away or the store closes."""
+        holder = getattr(self._local, "writer", None)
+        if holder is None:
+            holder = _Writer(self.engine.connect())
+            self._local.writer = holder
+            self._writers.append(weakref.finalize(holder, holder.conn.close))
+        return holder.conn
+
+    def driver_connection(self):
+        """The sqlite3 connection under this thread's writer, for the embedded queue
+        and log in the same file (``SqliteDB(connect=...)``)."""
+        return self._writer().connection.driver_connection
+
     @contextmanager
     def _locked_tx(self):
         # SQLite: queue behind other writers in the kernel, not in SQLite's sleeping
         # busy handler (see adapters/writelock.py).
-        with self._write_lock, self.engine.begin() as c:
-            yield c
+        from rclaude.adapters import sqlite_db
+
+        c = self._writer()
+        raw = c.connection.driver_connection
+        if raw.in_transaction:  # inside atomic(): the outermost block commits
+            if not c.in_transaction():
+                raise RuntimeError("task-store writes can join only a transaction of atomic()")
+            with self._write_lock:
+                yield c
+            return
+        with self._write_lock:
+            try:
+                with c.begin():
+                    yield c
+            except BaseException:
+                sqlite_db.rolled_back(raw)
+                raise
+        sqlite_db.committed(raw)
+
+    @contextmanager
+    def atomic(self):
+        """One transaction for every write of this thread inside the block, including
+        the embedded queue's and log's when they share the connection; on other
+        databases, each write commits on its own."""
+        if self._write_lock is None:
+            yield
+            return
+        with self._locked_tx():
+            yield
 
     def _read(self):
         return self.engine.connect().execution_options(readonly=True)
@@ -245,7 +311,8 @@ class SqlTaskStore:
         self, task_id: str, *, expect_states: Iterable[TaskState] | None = None, **fields: Any
     ) -> Task | None:
         with self._tx() as c:
-            return self._update(c, task_id, expect_states, fields)
+            row = self._update(c, task_id, expect_states, fields)
+        return None if row is None else _row_to_task(row)  # decoded outside the lock
 
     def _execute_update(self, c, task_id, expect_states, fields, *, returning: bool):
         values = _encode(fields)
@@ -254,13 +321,11 @@ class SqlTaskStore:
         stmt = self._update_stmt(names, states, returning=returning)
         return c.execute(stmt, dict(values, _id=task_id))
 
-    def _update(self, c, task_id, expect_states, fields) -> Task | None:
+    def _update(self, c, task_id, expect_states, fields):
         row = self._execute_update(c, task_id, expect_states, fields, returning=True).first()
-        if row is None:
-            if c.execute(self._get_stmt, {"_id": task_id}).first() is None:
-                raise _task_not_found(task_id)
-            return None
-        return _row_to_task(row)
+        if row is None and c.execute(self._get_stmt, {"_id": task_id}).first() is None:
+            raise _task_not_found(task_id)
+        return row
 
     def finish(
         self,
@@ -347,4 +412,8 @@ class SqlTaskStore:
             c.execute(w.delete().where(w.c.id == worker_id))
 
     def close(self) -> None:
+        for fin in self._writers:
+            fin()
+        self._writers.clear()
+        self._local = threading.local()
         self.engine.dispose()

@@ -4,13 +4,19 @@ One database file for the whole embedded platform, opened in WAL mode with a bus
 timeout so several processes (CLI, workers, orchestrator, server) can use it at once.
 Connections are per thread (sqlite3 objects are not thread-safe); writes run in
 ``BEGIN IMMEDIATE`` transactions so concurrent writers queue up instead of failing.
+
+When the task store lives in the same file, its SQLAlchemy engine hands this class the
+thread's connection (``connect=``), so one transaction can span the queue, the log and
+the task store (``Platform.atomic``). A ``write`` inside an open transaction joins it,
+and doorbell rings registered with ``after_commit`` wait until that transaction commits:
+a woken reader must find the rows that woke it.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,10 +35,46 @@ def mark_opened() -> None:
     opened = True
 
 
+# -- work that must wait for the enclosing transaction's commit -----------------------
+_pending = threading.local()
+
+
+def after_commit(conn: sqlite3.Connection, fn: Callable[[], None]) -> None:
+    """Run ``fn`` once ``conn``'s open transaction commits (now, if none is open);
+    dropped if it rolls back."""
+    if not conn.in_transaction:
+        fn()
+        return
+    queued = getattr(_pending, "by_conn", None)
+    if queued is None:
+        queued = _pending.by_conn = {}
+    queued.setdefault(id(conn), []).append(fn)
+
+
+def committed(conn: sqlite3.Connection) -> None:
+    """The owner of ``conn``'s transaction committed it: run what was waiting."""
+    queued = getattr(_pending, "by_conn", None)
+    for fn in queued.pop(id(conn), ()) if queued else ():
+        fn()
+
+
+def rolled_back(conn: sqlite3.Connection) -> None:
+    queued = getattr(_pending, "by_conn", None)
+    if queued:
+        queued.pop(id(conn), None)
+
+
 class SqliteDB:
-    def __init__(self, path: str | Path, schema: str) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        schema: str,
+        *,
+        connect: Callable[[], sqlite3.Connection] | None = None,
+    ) -> None:
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._connect = connect  # the owner of these connections opens and closes them
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -43,6 +85,8 @@ class SqliteDB:
         conn.executescript(schema)
 
     def conn(self) -> sqlite3.Connection:
+        if self._connect is not None:
+            return self._connect()
         c = getattr(self._local, "conn", None)
         if c is None:
             try:
@@ -68,16 +112,26 @@ class SqliteDB:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on error),
-        queued behind other writers by the file's write lock (see ``writelock``)."""
+        queued behind other writers by the file's write lock (see ``writelock``).
+        Inside an open transaction of this thread's connection it joins that one."""
         c = self.conn()
+        if c.in_transaction:  # the enclosing unit of work commits or rolls back
+            with self.write_lock:
+                yield c
+            return
         with self.write_lock:
             c.execute("BEGIN IMMEDIATE")
             try:
                 yield c
             except BaseException:
                 c.execute("ROLLBACK")
+                rolled_back(c)
                 raise
             c.execute("COMMIT")
+        committed(c)
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        after_commit(self.conn(), fn)
 
     def execute_write(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
         """One statement in its own transaction, behind the write lock."""
@@ -85,6 +139,8 @@ class SqliteDB:
             return self.conn().execute(sql, params)
 
     def close(self) -> None:
+        if self._connect is not None:
+            return
         with self._lock:
             for c in self._all:
                 try:

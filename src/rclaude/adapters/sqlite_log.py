@@ -59,7 +59,7 @@ class SqliteOutputLog:
         seq = 0
         for start in range(0, max(len(data), 1), MAX_CHUNK):
             seq = self._append_one(task_id, attempt, data[start : start + MAX_CHUNK], kind)
-        self.bells.ring(out_topic(task_id))
+        self.db.after_commit(lambda: self.bells.ring(out_topic(task_id)))
         return seq
 
     def _append_one(self, task_id: str, attempt: int, data: bytes, kind: str) -> int:
@@ -169,7 +169,7 @@ class SqliteOutputLog:
                 "INSERT INTO input_events(task_id, seq, kind, data, cols, rows) VALUES (?,?,?,?,?,?)",
                 (task_id, seq, InputKind(kind).value, data, cols, rows),
             )
-        self.bells.ring(in_topic(task_id))
+        self.db.after_commit(lambda: self.bells.ring(in_topic(task_id)))
         return seq
 
     def read_input(self, task_id: str, after_seq: int = 0, limit: int = 1000) -> list[InputEvent]:

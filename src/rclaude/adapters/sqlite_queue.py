@@ -52,7 +52,7 @@ class SqliteQueue:
             "INSERT INTO queue_messages(id, queue, body, visible_at, max_receives) VALUES (?,?,?,?,?)",
             (message.id, self.name, message.encode(), time.time(), message.max_attempts),
         )
-        self.bells.ring(TOPIC)
+        self.db.after_commit(lambda: self.bells.ring(TOPIC))
 
     def receive(
         self, max_messages: int = 1, *, visibility_timeout: float = 30.0, wait_seconds: float = 0.0
@@ -132,7 +132,7 @@ class SqliteQueue:
             "UPDATE queue_messages SET visible_at=?, receipt=NULL WHERE id=? AND receipt=?",
             (time.time(), lease.message.id, lease.receipt),
         )
-        self.bells.ring(TOPIC)
+        self.db.after_commit(lambda: self.bells.ring(TOPIC))
 
     def depth(self) -> int:
         return (

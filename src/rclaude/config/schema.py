@@ -215,7 +215,12 @@ class ServerSettings(Section):
 class AgentSettings(Section):
     command: list[str] = Field(
         default_factory=lambda: [
-            "claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose",
+            "claude",
+            "-p",
+            "{prompt}",
+            "--output-format",
+            "stream-json",
+            "--verbose",
         ]
     )
     format: Literal["stream-json", "text"] = "stream-json"

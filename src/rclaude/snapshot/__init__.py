@@ -177,6 +177,7 @@ class Materialized:
     root: Path
     manifest: Manifest
     stats: dict[str, tuple[int, int, str]]  # rel -> (size, mtime_ns, sha) as written
+    snapshot_id: str | None = None  # the stored manifest this was written from
 
 
 def materialize(
@@ -201,7 +202,7 @@ def materialize(
         dest = safe_join(ws, rel, what="snapshot link")
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.symlink(target, dest)
-    return Materialized(ws, manifest, stats)
+    return Materialized(ws, manifest, stats, snapshot_id)
 
 
 def collect_changes(store: ObjectStore, mat: Materialized) -> dict[str, Any]:
@@ -211,6 +212,17 @@ def collect_changes(store: ObjectStore, mat: Materialized) -> dict[str, Any]:
     """
     after = scan(mat.root, known=mat.stats)
     before = mat.manifest
+    if mat.snapshot_id and after.files == before.files and after.links == before.links:
+        # Nothing changed (the common case): the result is the stored snapshot itself.
+        sid = mat.snapshot_id
+        return {
+            "snapshot": sid,
+            "base": sid,
+            "added": [],
+            "modified": [],
+            "deleted": [],
+            "bytes": 0,
+        }
     added = sorted(set(after.files) - set(before.files))
     deleted = sorted(
         (set(before.files) - set(after.files)) | (set(before.links) - set(after.links))

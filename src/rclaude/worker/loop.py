@@ -21,7 +21,7 @@ import time
 
 from rclaude.errors import LeaseLostError
 from rclaude.model import WorkerInfo, new_id
-from rclaude.worker.attempt import Running, run_attempt
+from rclaude.worker.attempt import Running, discard_spare_workspaces, run_attempt
 
 log = logging.getLogger("rclaude.worker")
 
@@ -74,6 +74,7 @@ class Worker:
 
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="task")
         self.completed = 0
+        self._published = ("idle", 0)  # what the registry says of this worker
 
     # -- registry -----------------------------------------------------------------
     def _register(self) -> None:
@@ -91,10 +92,13 @@ class Worker:
             )
         )
 
-    def _beat(self) -> None:
+    def _beat(self, *, only_if_changed: bool = False) -> None:
         busy = len(self.running)
         state = "stopping" if self._draining.is_set() else ("busy" if busy else "idle")
+        if only_if_changed and (state, busy) == self._published:
+            return  # e.g. one task ended and the next began within the debounce window
         self.p.tasks.heartbeat_worker(self.id, state=state, busy=busy)
+        self._published = (state, busy)
 
     def _heartbeat_loop(self) -> None:
         next_extend = time.monotonic() + self.heartbeat_every
@@ -111,7 +115,7 @@ class Worker:
                     return
                 self._state_changed.clear()
                 try:
-                    self._beat()
+                    self._beat(only_if_changed=True)
                 except Exception as exc:
                     log.warning("heartbeat failed: %s", exc)
                 continue
@@ -168,6 +172,7 @@ class Worker:
             self._stopped.set()
             self._state_changed.set()
             self._pool.shutdown(wait=False)
+            discard_spare_workspaces()
             try:
                 self.p.tasks.remove_worker(self.id)
             except Exception:

@@ -128,11 +128,19 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
             outcome = Outcome(exit_code=127, signal=None, error=msg.strip())
         else:
             running.process = proc
-            listener = p.log.input_listener(task.id)
             state = {"seq": seen_input}
+            listeners = []
+
+            def listen() -> int:
+                # Bound once the command has lived a moment (pump's running_after): a
+                # command that ends sooner costs no socket. on_wake then reads what
+                # arrived before the bind.
+                listeners.append(p.log.input_listener(task.id))
+                return listeners[0].fileno()
 
             def on_wake():
-                listener.drain()
+                for listener in listeners:
+                    listener.drain()
                 events = p.log.read_input(task.id, state["seq"])
                 if events:
                     state["seq"] = events[-1].seq
@@ -150,7 +158,7 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
                     on_running=lambda: p.tasks.update(
                         task.id, expect_states=[TaskState.STARTING], state=TaskState.RUNNING
                     ),
-                    wake_fd=listener.fileno(),
+                    listen=listen,
                     on_wake=on_wake,
                     timeout=task.spec.timeout,
                     kill_grace=p.config.tasks.kill_grace,
@@ -162,7 +170,8 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
                 proc.abort()
                 raise
             finally:
-                listener.close()
+                for listener in listeners:
+                    listener.close()
         result = snapshot.collect_changes(p.store, mat) if mat is not None else {}
         result.update(
             hooks.after(TaskState.SUCCEEDED if outcome.exit_code == 0 else TaskState.FAILED)

@@ -187,18 +187,41 @@ class Worker:
             self._state_changed.set()
         self._pool.submit(self._run_one, r)
 
-    def _run_one(self, r: Running) -> None:
+    def _run_one(self, r: Running | None) -> None:
         try:
-            run_attempt(self.p, r.lease, self.id, r)
-        except Exception:
-            log.exception("attempt crashed; the lease will expire and the task be redelivered")
+            while r is not None:
+                try:
+                    run_attempt(self.p, r.lease, self.id, r)
+                except Exception:
+                    log.exception(
+                        "attempt crashed; the lease will expire and the task be redelivered"
+                    )
+                finally:
+                    with self._lock:
+                        self.running.pop(r.lease.message.id, None)
+                    self.completed += 1
+                r = self._next()
         finally:
-            with self._lock:
-                self.running.pop(r.lease.message.id, None)
-            self.completed += 1
             self._slot_free.set()
             if not self.running:
                 self._state_changed.set()
+
+    def _next(self) -> Running | None:
+        """The slot that just finished leases the next task itself, without waiting
+        (no hand-off to the main loop and back); None when the queue has nothing."""
+        if self._draining.is_set():
+            return None
+        try:
+            leases = self.p.queue.receive(1, visibility_timeout=self.visibility)
+        except Exception as exc:  # the main loop's receive reports and retries
+            log.debug("receive after a task failed: %s", exc)
+            return None
+        if not leases:
+            return None
+        r = Running(leases[0])
+        with self._lock:
+            self.running[r.lease.message.id] = r
+        return r
 
     def _drain(self) -> None:
         deadline = time.monotonic() + self.drain_timeout

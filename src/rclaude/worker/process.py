@@ -221,7 +221,7 @@ class Process:
         self,
         *,
         emit: Callable[[bytes], None],
-        wake_fd: int | None,
+        listen: Callable[[], int] | None,
         on_wake: Callable[[], list[InputEvent]],
         timeout: float | None,
         kill_grace: float = 5.0,
@@ -229,17 +229,38 @@ class Process:
         on_running: Callable[[], None] | None = None,
         running_after: float = 0.02,
     ) -> Outcome:
-        """Run to completion. ``on_running`` is called once, when the command has lived
-        ``running_after`` seconds or printed something (so a command that ends sooner
-        costs no "running" state write)."""
+        """Run to completion. When the command has lived ``running_after`` seconds or
+        printed something, ``on_running`` is called once and ``listen`` returns the fd
+        that becomes readable when input arrives, whereupon ``on_wake`` returns the new
+        input events (it is also called right after ``listen``). A command that ends
+        sooner costs neither a state write nor a listener."""
         start = time.monotonic()
-        announce_at = start + running_after if on_running else None
+        announce_at = start + running_after if (on_running or listen) else None
         deadline = start + timeout if timeout else None
         kill_at: float | None = None
         timed_out = cancelled = False
         eof = False
         exited_at: float | None = None
-        fds = [self.out_fd] + ([wake_fd] if wake_fd is not None else [])
+        fds = [self.out_fd]
+        wake_fd: int | None = None
+
+        def apply_input() -> None:
+            nonlocal cancelled, kill_at
+            for ev in on_wake():
+                if self.apply(ev) == "cancel" and not cancelled:
+                    cancelled = True
+                    self.kill_group(signal.SIGTERM)
+                    kill_at = time.monotonic() + kill_grace
+
+        def announce() -> None:
+            nonlocal wake_fd
+            if on_running:
+                on_running()
+            if listen:
+                wake_fd = listen()
+                fds.append(wake_fd)
+                apply_input()
+
         while True:
             now = time.monotonic()
             if deadline and not timed_out and not cancelled and now >= deadline:
@@ -257,7 +278,7 @@ class Process:
                 break
             if announce_at and now >= announce_at:
                 announce_at = None
-                on_running()
+                announce()
             wait = 1.0
             for t in (deadline if not timed_out else None, kill_at, announce_at):
                 if t:
@@ -272,15 +293,11 @@ class Process:
                     emit(batch)
                     if announce_at:
                         announce_at = None
-                        on_running()
+                        announce()
                     if exited_at:
                         exited_at = time.monotonic()
             if wake_fd is not None and wake_fd in ready:
-                for ev in on_wake():
-                    if self.apply(ev) == "cancel" and not cancelled:
-                        cancelled = True
-                        self.kill_group(signal.SIGTERM)
-                        kill_at = time.monotonic() + kill_grace
+                apply_input()
         if not self._reap():
             # Output closed but the leader lives on (e.g. closed its stdout): end it.
             if not (timed_out or cancelled):

@@ -6,8 +6,14 @@ Zero loss is checked: the reader's byte count and sha256 must equal the bare PTY
 reader's (PTY mode; the terminal turns "\\n" into "\\r\\n") or the file's (pipe mode).
 MB/s is measured at the reader from its first to its last output byte (startup is
 reported separately as ``first_byte_s``). The three runs are interleaved for
-``--rounds`` rounds and the best of each is reported (all figures are listed too), so a
-busy host skews all three alike. Prints one JSON line.
+``--rounds`` rounds, so a busy host skews all three alike; the PTY figure is compared
+with the bare reader of the same round and the median of those ratios is reported (the
+best run of each kind and all figures are listed too). Prints one JSON line.
+
+Redis runs without an append-only file by default, like the ElastiCache replication
+group ``init-deployment`` creates (a replica, not an AOF, keeps its streams). With
+``--aof everysec`` the benchmark's own 100 MB runs make Redis rewrite its AOF (a fork
+that compresses the whole data set) inside the measured window.
 
     .venv/bin/python bench/output_throughput.py [--mb 100] [--database sqlite|postgres]
 """
@@ -18,6 +24,7 @@ import argparse
 import hashlib
 import os
 import pty
+import statistics
 import sys
 import tempfile
 import time
@@ -109,15 +116,15 @@ def main() -> None:
     ap.add_argument(
         "--rounds",
         type=int,
-        default=3,
-        help="interleaved rounds; the best of each is reported (noisy hosts)",
+        default=5,
+        help="interleaved rounds (noisy hosts): median ratio to the bare reader",
     )
     ap.add_argument("--database", choices=["postgres", "sqlite"], default="sqlite")
     ap.add_argument(
         "--aof",
         choices=["everysec", "always", "off"],
-        default="everysec",
-        help="Redis append-only-file fsync policy",
+        default="off",
+        help="Redis append-only-file fsync policy (off: as the deployed ElastiCache group)",
     )
     args = ap.parse_args()
     source = make_source(args.mb * MB)
@@ -148,7 +155,14 @@ def main() -> None:
             "pty": {k: pty_run[k] for k in keys}
             | {
                 "zero_loss": pty_ok,
-                "pct_of_bare_pty": round(100 * pty_run["mb_s"] / bare["mb_s"], 1),
+                "pct_of_bare_pty": round(
+                    100
+                    * statistics.median(
+                        r["mb_s"] / b["mb_s"] for r, b in zip(ptys, bares, strict=True)
+                    ),
+                    1,
+                ),
+                "pct_best_of_best_bare": round(100 * pty_run["mb_s"] / bare["mb_s"], 1),
                 "all_mb_s": [r["mb_s"] for r in ptys],
             },
             "pipe": {k: pipe_run[k] for k in keys}

@@ -101,6 +101,8 @@ class Platform:
             and self.config.queue != "sqs"
             and self.config.log != "redis"
         ):
+            # Adapters are created first: their schema DDL must not run inside the block.
+            self.queue, self.log  # noqa: B018
             return self.tasks.atomic()
         return nullcontext()
 

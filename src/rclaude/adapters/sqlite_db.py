@@ -81,8 +81,17 @@ class SqliteDB:
         from rclaude.adapters.writelock import for_database
 
         self.write_lock = for_database(self.path)
+        self.create_schema(schema)
+
+    def create_schema(self, script: str) -> None:
+        """Run DDL. Never inside an open transaction: ``executescript`` would commit it
+        half-way (create adapters before ``Platform.atomic``, not inside it)."""
+        if not script:
+            return
         conn = self.conn()
-        conn.executescript(schema)
+        if conn.in_transaction:
+            raise RuntimeError("schema creation inside an open transaction would commit it")
+        conn.executescript(script)
 
     def conn(self) -> sqlite3.Connection:
         if self._connect is not None:

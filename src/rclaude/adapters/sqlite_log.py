@@ -52,7 +52,7 @@ class SqliteOutputLog:
     def __init__(self, db: SqliteDB, bells: Doorbells) -> None:
         self.db = db
         self.bells = bells
-        db.conn().executescript(SCHEMA)
+        db.create_schema(SCHEMA)
 
     # -- output ---------------------------------------------------------------
     def append(self, task_id: str, attempt: int, data: bytes, kind: str = "out") -> int:

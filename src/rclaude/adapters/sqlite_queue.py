@@ -45,7 +45,7 @@ class SqliteQueue:
         self.db = db
         self.bells = bells
         self.name = name
-        db.conn().executescript(SCHEMA)
+        db.create_schema(SCHEMA)
 
     def send(self, message: QueueMessage) -> None:
         self.db.execute_write(

@@ -23,7 +23,9 @@ export async function taskPage(root, me, taskId) {
   const exit = el("span", { id: "task-exit" });
   const cancel = el("button", { id: "task-cancel", onclick: async () => {
     const t = await api("POST", `/api/tasks/${task.id}/cancel`);
-    setState(t.state);
+    // Usually still "running": the end arrives on the socket, maybe before this reply,
+    // which then must not put "running" back.
+    if (isTerminal(t.state)) setState(t.state);
   } }, "Cancel");
   const download = el("a", { id: "task-download", class: "button", hidden: true,
     href: `/api/tasks/${task.id}/results.tar.gz` }, "Download results");

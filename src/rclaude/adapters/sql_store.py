@@ -190,6 +190,8 @@ class SqlTaskStore:
         if holder is None:
             holder = _Writer(self.engine.connect())
             self._local.writer = holder
+            # Threads come and go (a server's pool): forget the finalizers that ran.
+            self._writers = [f for f in self._writers if f.alive]
             self._writers.append(weakref.finalize(holder, holder.conn.close))
         return holder.conn
 

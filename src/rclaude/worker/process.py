@@ -4,7 +4,8 @@ The command runs in its own session and process group, so a timeout or cancel ki
 the whole group (SIGTERM, then SIGKILL after a grace period). Output is read as soon as
 it is available and coalesced (up to ``MAX_BATCH`` bytes per log append) so a fast
 producer costs few log writes. Input events (keystrokes, resize, signals, cancel) are
-applied as they arrive; the caller's ``wake_fd`` makes the loop notice them at once.
+applied as they arrive; once the command has lived a moment, the caller's ``listen`` gives
+the fd that makes the loop notice them at once.
 """
 
 from __future__ import annotations

@@ -60,6 +60,7 @@ def production_platform(database: str = "postgres", aof: str = "everysec", **ove
             if not isinstance(value, dict):
                 settings[key] = value
         p = Platform(Config.model_validate(settings))
+        p.bench_redis_pid = redis.proc.pid  # for benchmarks that place Redis on a core
         try:
             yield p
         finally:

@@ -68,3 +68,19 @@ def test_input_listener_wakes_for_input_sent_by_another_process(redis_srv):
         time.sleep(0.6)  # the listener thread exits after its current XREAD BLOCK
         worker.close_log()
         cli.close_log()
+
+
+def test_a_unix_socket_url_streams_and_follows(redis_srv):
+    """``redis.url: unix:///path/redis.sock`` (Redis on the same host): redis-py takes
+    no TCP options there, so the adapter must not pass any."""
+    lg = make_log(redis_srv.unix_url)
+    reader = make_log(redis_srv.url, key_prefix=lg.keys.prefix)
+    try:
+        lg.append("t", 1, b"over the socket\n")
+        lg.close("t", 1, {"state": "succeeded"})
+        chunks = list(reader.follow("t", 1, idle_timeout=5))
+        assert [c.data for c in chunks[:-1]] == [b"over the socket\n"]
+        assert chunks[-1].kind is ChunkKind.FINAL
+    finally:
+        lg.close_log()
+        reader.close_log()

@@ -1,9 +1,10 @@
 """A private ``redis-server`` on a free 127.0.0.1 port, in a temporary directory.
 
 Started from the installed binary (Debian package ``redis-server``) with append-only
-persistence, so a restart (``restart()``) keeps every stream, as a production Redis
-configured for rclaude must. Nothing listens beyond 127.0.0.1; the server is shut down
-and its directory removed when the context exits.
+persistence (unless ``fsync`` is "off"), so a restart (``restart()``) keeps every
+stream, as a production Redis configured for rclaude must. It also listens on an
+owner-only unix socket in its directory. Nothing listens beyond 127.0.0.1; the server
+is shut down and its directory removed when the context exits.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def unix_url(self) -> str:
+        """The same server through its unix socket (owner-only, in its directory)."""
+        return f"unix://{self.dir / 'redis.sock'}?db=0"
+
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [
@@ -65,6 +71,10 @@ class RedisServer:
                 "everysec" if self.fsync == "off" else self.fsync,
                 "--save",
                 "",
+                "--unixsocket",
+                str(self.dir / "redis.sock"),
+                "--unixsocketperm",
+                "700",
                 "--protected-mode",
                 "yes",
                 "--daemonize",

@@ -95,20 +95,17 @@ class RedisOutputLog:
         self.settings = s
         self.keys = Keys(s.key_prefix)
         self._errors = (redis.ConnectionError, redis.TimeoutError)
+        # TCP keepalive notices a silently dead ElastiCache node; a unix:// socket has
+        # no such option (redis-py refuses it there).
+        tcp = {} if s.url.startswith("unix:") else {"socket_keepalive": True}
         self.r = redis.Redis.from_url(
-            s.url,
-            socket_connect_timeout=s.connect_timeout,
-            socket_keepalive=True,
-            health_check_interval=10,
+            s.url, socket_connect_timeout=s.connect_timeout, health_check_interval=10, **tcp
         )
         # The outbox writes on its own client without redis-py's automatic retries: a
         # pipeline retried blindly could land twice; the outbox resends with the
         # nonce check instead.
         self._writer = redis.Redis.from_url(
-            s.url,
-            socket_connect_timeout=s.connect_timeout,
-            socket_keepalive=True,
-            retry=Retry(NoBackoff(), 0),
+            s.url, socket_connect_timeout=s.connect_timeout, retry=Retry(NoBackoff(), 0), **tcp
         )
         self._append_script = self._writer.register_script(APPEND)
         self._input_script = self.r.register_script(SEND_INPUT)
@@ -128,11 +125,29 @@ class RedisOutputLog:
         meets a log closed meanwhile; ``_settle_refused`` sorts that out. ``resend``
         is informational: every send is safe to repeat.
         """
-        if all(p.seq and p.kind != ChunkKind.FINAL.value for p in batch):
-            results = self._send_plain(batch)
-            slots = list(range(len(batch)))
-        else:
-            results, slots = self._send_pipeline(batch)
+        pipe = self._writer.pipeline(transaction=False)
+        slots: list[int] = []  # index into the pipeline's results for each chunk
+        sadded: set[tuple[str, int]] = set()
+        n = 0
+        for p in batch:
+            stream = self.keys.out(p.task_id, p.attempt)
+            if p.kind == ChunkKind.FINAL.value or not p.seq:
+                self._run_append(p, pipe)
+            else:
+                if p.key not in sadded:
+                    pipe.sadd(self.keys.attempts(p.task_id), p.attempt)
+                    sadded.add(p.key)
+                    n += 1
+                pipe.xadd(
+                    stream,
+                    {"k": p.kind, "d": p.data, "t": repr(p.ts), "n": p.nonce},
+                    id=f"{p.seq}-0",
+                    maxlen=self.settings.max_len or None,
+                    approximate=True,
+                )
+            slots.append(n)
+            n += 1
+        results = pipe.execute(raise_on_error=False)
         out: list[int] = []
         for p, slot in zip(batch, slots, strict=True):
             res = results[slot]
@@ -147,69 +162,6 @@ class RedisOutputLog:
             else:
                 out.append(int(res))
         return out
-
-    def _xadd_args(self, p: Pending) -> list:
-        args: list = ["XADD", self.keys.out(p.task_id, p.attempt)]
-        if self.settings.max_len:
-            args += ["MAXLEN", "~", self.settings.max_len]
-        return [*args, f"{p.seq}-0", "k", p.kind, "d", p.data, "t", repr(p.ts), "n", p.nonce]
-
-    def _send_plain(self, batch: list[Pending]) -> list[Any]:
-        """The streaming hot path: plain XADDs (and one SADD per attempt) packed into
-        one buffer and written with one ``send``, so Redis wakes once per batch instead
-        of once per command piece; replies are read in order. Returns the XADD replies
-        (an exception for a refused one)."""
-        import redis
-
-        pool = self._writer.connection_pool
-        conn = pool.get_connection()
-        try:
-            parts: list = []
-            xadds: list[bool] = []  # per command sent: is it an XADD (else the SADD)
-            sadded: set[tuple[str, int]] = set()
-            for p in batch:
-                if p.key not in sadded:
-                    sadded.add(p.key)
-                    parts += conn.pack_command("SADD", self.keys.attempts(p.task_id), p.attempt)
-                    xadds.append(False)
-                parts += conn.pack_command(*self._xadd_args(p))
-                xadds.append(True)
-            conn.send_packed_command([b"".join(parts)], check_health=False)
-            results: list[Any] = []
-            for is_xadd in xadds:
-                try:
-                    reply = conn.read_response()
-                except redis.ResponseError as exc:
-                    reply = exc
-                if is_xadd:
-                    results.append(reply)
-                elif isinstance(reply, Exception):
-                    raise reply
-        except BaseException:
-            conn.disconnect()  # replies may be left unread: never reuse this connection
-            raise
-        finally:
-            pool.release(conn)
-        return results
-
-    def _send_pipeline(self, batch: list[Pending]) -> tuple[list[Any], list[int]]:
-        """Batches holding FINAL or a chunk of unknown seq: one redis-py pipeline."""
-        pipe = self._writer.pipeline(transaction=False)
-        slots: list[int] = []  # index into the pipeline's results for each chunk
-        sadded: set[tuple[str, int]] = set()
-        n = 0
-        for p in batch:
-            if p.kind == ChunkKind.FINAL.value or not p.seq:
-                self._run_append(p, pipe)
-            else:
-                if p.key not in sadded:
-                    pipe.sadd(self.keys.attempts(p.task_id), p.attempt)
-                    sadded.add(p.key)
-                    n += 1
-                pipe.execute_command(*self._xadd_args(p))
-            slots.append(n)
-            n += 1
-        return pipe.execute(raise_on_error=False), slots
 
     def _run_append(self, p: Pending, client) -> Any:
         ttl = self.settings.retention_seconds if p.kind == ChunkKind.FINAL.value else 0

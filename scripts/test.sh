@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --all
 .venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check src tests bench
 exec .venv/bin/pytest "$@"

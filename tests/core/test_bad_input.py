@@ -45,3 +45,12 @@ def test_bad_env_pair(cli):
 def test_debug_shows_traceback(cli):
     r = cli("--debug", "status", "nope")
     assert r.returncode == 66 and b"Traceback" in r.stderr
+
+
+def test_negative_redis_max_len_is_refused_with_file_and_line(cli):
+    (cli.project / ".rclaude.yaml").write_text("log: redis\nredis:\n  maxLen: -1\n")
+    r = cli("run", "--", "true")
+    assert r.returncode == 78
+    err = r.stderr.decode()
+    assert "maxLen" in err and ".rclaude.yaml:3" in err and "Traceback" not in err
+    assert not (cli.root / "data" / "rclaude.db").exists()

@@ -123,3 +123,48 @@ def test_backlog_is_merged_without_loss_or_gaps(redis_srv):
         assert len(chunks) - 1 < len(parts)  # the backlog was merged into fewer entries
     finally:
         lg.close_log()
+
+
+def test_writes_refused_during_a_failover_are_buffered_not_lost(tmp_path):
+    """An ElastiCache failover: the old primary answers READONLY for a while. That is an
+    outage to ride out (buffer, retry), not a refusal that breaks the attempt."""
+    import redis
+
+    from tests.support.redis_server import RedisServer
+
+    server = RedisServer(tmp_path, free_port(), fsync="off")
+    server.start()
+    admin = redis.Redis.from_url(server.url)
+    lg = make_log(server.url, flush_timeout=20)
+    try:
+        lg.append("t", 1, b"before,")
+        lg.outbox.flush(5)
+        admin.execute_command("REPLICAOF", "127.0.0.1", str(free_port()))  # demoted
+        for i in range(20):
+            lg.append("t", 1, f"{i},".encode())  # does not raise: held back
+        deadline = time.monotonic() + 5
+        while lg.outbox.outages == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert lg.outbox.outages == 1 and lg.outbox.pending_bytes > 0
+        admin.execute_command("REPLICAOF", "NO", "ONE")  # promoted again
+        lg.close("t", 1, {"state": "succeeded"})
+        chunks = lg.read("t", 1)
+        assert [c.seq for c in chunks] == list(range(1, len(chunks) + 1))
+        assert b"".join(c.data for c in chunks[:-1]) == b"before," + b"".join(
+            f"{i},".encode() for i in range(20)
+        )
+        assert chunks[-1].kind is ChunkKind.FINAL
+    finally:
+        lg.close_log()
+        admin.close()
+        server.stop()
+
+
+def test_a_chunk_larger_than_the_outage_buffer_goes_through_while_redis_answers(redis_srv):
+    lg = make_log(redis_srv.url, buffer_bytes=1000)
+    try:
+        lg.append("t", 1, b"x" * 5000)  # over the bound, but Redis is up: no RC-LOG-012
+        lg.close("t", 1, {"state": "succeeded"})
+        assert b"".join(c.data for c in lg.read("t", 1)[:-1]) == b"x" * 5000
+    finally:
+        lg.close_log()

@@ -10,8 +10,8 @@ When Redis cannot be reached the writer keeps the queue and retries with backoff
 append script recognises a chunk that did land before the connection broke (by its
 nonce), so a resend never writes it twice and seqs stay gap-free.
 
-The queue holds at most ``limit`` bytes. A chunk that does not fit raises
-``BackendError`` (RC-LOG-012) and its attempt is marked broken: later output of that
+While Redis is unreachable the queue holds at most ``limit`` bytes. A chunk that does
+not fit raises ``BackendError`` (RC-LOG-012) and its attempt is marked broken: later output of that
 attempt raises too (only its FINAL chunk is still accepted), so output is never lost
 silently. ``flush`` waits until everything queued is written, or raises RC-LOG-011.
 """
@@ -114,7 +114,13 @@ class Outbox:
                 and self._bytes + len(p.data) > min(self.limit, BACKPRESSURE_BYTES)
             ):
                 self._cond.wait(0.5)
-            if p.kind != "final" and self._bytes + len(p.data) > self.limit:
+            # The bound is for an outage: while Redis answers, the wait above already
+            # keeps the queue short, and one chunk larger than the bound goes through.
+            if (
+                p.kind != "final"
+                and self._down_since is not None
+                and self._bytes + len(p.data) > self.limit
+            ):
                 err = BackendError(
                     f"Redis is unreachable and output of task {p.task_id} attempt "
                     f"{p.attempt} cannot be buffered: more than {self.limit} bytes are "

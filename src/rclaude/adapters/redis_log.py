@@ -60,6 +60,18 @@ def _seq(entry_id: bytes | str) -> int:
     return int(raw.split("-", 1)[0])
 
 
+#: Error replies of a Redis that cannot take writes for a while: a replica that was the
+#: primary before a failover (READONLY), a cluster or primary that is recovering.
+_TRANSIENT_PREFIXES = ("MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS")
+
+
+def _transient(exc: Exception) -> bool:
+    """Redis refused a write only for now (failover, recovery): retry, as in an outage."""
+    from redis.exceptions import ReadOnlyError
+
+    return isinstance(exc, ReadOnlyError) or str(exc).startswith(_TRANSIENT_PREFIXES)
+
+
 def _refused(exc: Exception) -> bool:
     """Redis refused an XADD id: not above the top entry, or the stream is sealed."""
     text = str(exc)
@@ -153,6 +165,11 @@ class RedisOutputLog:
             res = results[slot]
             if isinstance(res, self._errors):
                 raise res
+            if isinstance(res, Exception) and _transient(res):
+                # E.g. READONLY from the old primary during an ElastiCache failover. New
+                # connections resolve the endpoint again and find the new primary.
+                self._writer.connection_pool.disconnect()
+                raise self._errors[0](f"Redis cannot take writes now: {res}")
             if isinstance(res, Exception):
                 if not _refused(res):
                     raise res
@@ -376,7 +393,8 @@ class RedisOutputLog:
 
 
 class _Translate:
-    """Turns redis connection errors into BackendError at the adapter boundary."""
+    """Turns redis connection errors (and writes refused during a failover) into
+    BackendError at the adapter boundary."""
 
     def __init__(self, action: str, errors: tuple) -> None:
         self.action, self.errors = action, errors
@@ -385,7 +403,7 @@ class _Translate:
         return None
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc is not None and isinstance(exc, self.errors):
+        if exc is not None and (isinstance(exc, self.errors) or _transient(exc)):
             raise BackendError(
                 f"cannot reach Redis to {self.action}: {exc}",
                 code="RC-LOG-010",

@@ -155,10 +155,11 @@ class S3Settings(Section):
 class RedisSettings(Section):
     url: str = "redis://127.0.0.1:6379/0"
     #: Max entries kept per output stream (XADD MAXLEN ~); 0 = unbounded.
-    max_len: int = 0
+    max_len: int = Field(0, ge=0)
     #: Seconds a finished task's streams are kept; 0 = forever.
-    retention_seconds: int = 7 * 24 * 3600
-    buffer_bytes: int = 64 * 1024 * 1024
+    retention_seconds: int = Field(7 * 24 * 3600, ge=0)
+    #: Output a worker holds while Redis is unreachable; past it the task fails loudly.
+    buffer_bytes: int = Field(64 * 1024 * 1024, ge=0)
     #: Every key starts with this (several deployments can share one Redis).
     key_prefix: str = "rclaude:"
     connect_timeout: float = Field(5.0, gt=0)

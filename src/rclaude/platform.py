@@ -58,10 +58,13 @@ def worker_env(config: Config, *, include_data_dir: bool = False) -> dict[str, s
     )
     if include_data_dir:
         out["RCLAUDE_DATA_DIR"] = str(config.resolved_data_dir())
-    # A Redis URL may carry a password: workers get it from their secret store instead.
+    # A Redis URL may carry a password: workers get it from their secret store instead
+    # (the stack's redis secret), so they are given the URL without it.
+    from rclaude.secretstore import url_has_password, without_password
+
     url = out.get("RCLAUDE_REDIS__URL", "")
-    if "@" in url:
-        del out["RCLAUDE_REDIS__URL"]
+    if url_has_password(url):
+        out["RCLAUDE_REDIS__URL"] = without_password(url)
     return out
 
 

@@ -50,18 +50,49 @@ def read_secret(
     return raw
 
 
+#: Query parameters that carry a password in Redis (redis-py) and PostgreSQL (libpq) URLs.
+_PASSWORD_PARAMS = frozenset({"password", "pass", "passwd"})
+
+
+def url_has_password(url: str) -> bool:
+    """A password in ``url``'s user part or in its query (``?password=``)."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.password is not None:
+            return True
+    except ValueError:
+        return False
+    return any(k.lower() in _PASSWORD_PARAMS for k, _ in parse_qsl(parts.query, True))
+
+
+def without_password(url: str) -> str:
+    """``url`` with any password removed (user part and query); the rest kept."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if k.lower() not in _PASSWORD_PARAMS
+        ]
+    )
+    user = parts.netloc.rpartition("@")[0].partition(":")[0] if "@" in parts.netloc else ""
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{user}@{host}" if user else host
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
 def with_password(url: str, password: str | None) -> str:
     """``url`` with ``password`` set when it has none (SQLAlchemy and Redis URLs)."""
-    if not password:
+    if not password or url_has_password(url):
         return url
     from urllib.parse import quote, urlsplit, urlunsplit
 
     parts = urlsplit(url)
-    if parts.password:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    user = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
+    host = parts.netloc.rpartition("@")[2]  # as written: keeps [IPv6] brackets and port
+    netloc = f"{user}:{quote(password, safe='')}@{host}"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

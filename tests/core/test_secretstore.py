@@ -8,8 +8,9 @@ import boto3
 import pytest
 
 from rclaude.config.schema import Config
+from rclaude.errors import ValidationError
 from rclaude.platform import worker_env
-from rclaude.secretstore import read_secret, with_password
+from rclaude.secretstore import read_secret, url_has_password, with_password, without_password
 
 
 def test_env_wins_then_secrets_manager_plain_and_json(aws):
@@ -55,3 +56,47 @@ def test_worker_env_carries_secret_arns_not_secrets():
     env = worker_env(cfg)
     assert env["RCLAUDE_AWS__STACK__REDIS_SECRET_ARN"] == "arn:aws:secretsmanager:x:1:secret:r"
     assert not any("hunter2" in v for v in env.values())
+
+
+def test_with_password_keeps_ipv6_hosts_and_sees_query_passwords():
+    assert with_password("redis://[::1]:6379/0", "pw") == "redis://:pw@[::1]:6379/0"
+    assert (
+        with_password("postgresql://app@[fd00::5]:5432/x", "pw")
+        == "postgresql://app:pw@[fd00::5]:5432/x"
+    )
+    assert with_password("redis://h/0?password=old", "new") == "redis://h/0?password=old"
+
+
+def test_passwords_are_found_and_removed_in_user_part_and_query():
+    assert url_has_password("redis://:s3cret@h:6379/0")
+    assert url_has_password("rediss://h:6379/0?ssl_cert_reqs=none&password=s3cret")
+    assert url_has_password("postgresql://app@db/x?PASSWORD=s3cret")
+    assert not url_has_password("rediss://default@h:6379/0")
+    assert not url_has_password("redis://h:6379/0?db=1")
+    assert without_password("rediss://default:s3cret@h:6379/0") == "rediss://default@h:6379/0"
+    assert without_password("redis://:s3cret@[::1]:6379/0") == "redis://[::1]:6379/0"
+    assert (
+        without_password("redis://h:6379/0?password=s3cret&socket_timeout=5")
+        == "redis://h:6379/0?socket_timeout=5"
+    )
+
+
+def test_worker_env_keeps_the_redis_host_but_never_its_password():
+    """A user name alone is no secret: the worker must still reach the right Redis, and
+    it adds the password from the stack's secret itself."""
+    for url, want in (
+        ("rediss://default@cache:6379/0", "rediss://default@cache:6379/0"),
+        ("rediss://default:hunter2@cache:6379/0", "rediss://default@cache:6379/0"),
+        ("rediss://cache:6379/0?password=hunter2", "rediss://cache:6379/0"),
+    ):
+        env = worker_env(Config.model_validate({"log": "redis", "redis": {"url": url}}))
+        assert env["RCLAUDE_REDIS__URL"] == want
+        assert not any("hunter2" in v for v in env.values())
+
+
+def test_a_query_password_in_the_worker_env_is_refused():
+    from rclaude.compute.aws.validate import check_worker_env
+
+    with pytest.raises(ValidationError) as e:
+        check_worker_env({"RCLAUDE_DATABASE": "postgresql://app@db/x?password=hunter2"})
+    assert e.value.code == "RC-AWS-015" and "hunter2" not in str(e.value)

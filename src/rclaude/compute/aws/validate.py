@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from rclaude.compute.aws import catalog
 from rclaude.config.schema import AWS_MODES
 from rclaude.errors import ConfigError, ValidationError, Where, closest
+from rclaude.secretstore import url_has_password
 
 #: Env var names that must never travel in user-data or ECS overrides (both are
 #: readable with describe permissions); workers fetch such values from Secrets Manager.
@@ -75,17 +75,12 @@ def check_worker_env(env: Mapping[str, str]) -> None:
                 hint="store the value in Secrets Manager and pass its ARN (e.g. "
                 f"{name}_SECRET_ARN); workers read it with their instance/task role",
             )
-        if "://" in value:
-            try:
-                has_password = urlsplit(value).password is not None
-            except ValueError:
-                has_password = False
-            if has_password:
-                raise ValidationError(
-                    f"worker environment variable {name} holds a URL with a password",
-                    code="RC-AWS-015",
-                    hint="drop the password from the URL and keep it in Secrets Manager",
-                )
+        if "://" in value and url_has_password(value):
+            raise ValidationError(
+                f"worker environment variable {name} holds a URL with a password",
+                code="RC-AWS-015",
+                hint="drop the password from the URL and keep it in Secrets Manager",
+            )
 
 
 def check_offered(ec2: Any, region: str, types: Iterable[tuple[str, str]]) -> None:

@@ -40,7 +40,18 @@ class Queue(Protocol):
     - ``ack`` deletes the message for good; acking a lost lease raises ``LeaseLostError``.
     - ``release`` makes a leased message visible again at once (used when draining).
     - ``depth`` = visible + in-flight messages (what the autoscaler scales on).
-    - ``dead_letters`` peeks at the dead-letter queue without consuming it.
+    - A delivered message that cannot be decoded (not JSON, missing fields, or a newer
+      schema version) is logged once (``RC-QUEUE-014``) and moved to the dead-letter
+      queue; the other messages of the same receive are leased as usual.
+    - ``receive_dead_letters`` leases dead letters as ``receive`` leases messages: one
+      reaper handles a dead letter at a time, and one whose lease expires is handed out
+      again. ``ack_dead_letter`` deletes it for good (once its task's final state is
+      recorded), so the dead-letter queue drains; acking a lost lease may raise
+      ``LeaseLostError``. A dead letter that cannot be decoded is never returned: a
+      malformed one is logged and deleted (``RC-QUEUE-015``); one of a newer schema
+      version is logged once (``RC-QUEUE-016``) and left, leased, for a newer reaper.
+    - ``dead_letters`` peeks at the dead-letter queue without consuming it: for
+      inspection only, it may return a sample (on SQS at most one batch).
     """
 
     def send(self, message: QueueMessage) -> None: ...
@@ -51,6 +62,10 @@ class Queue(Protocol):
     def ack(self, lease: Lease) -> None: ...
     def release(self, lease: Lease) -> None: ...
     def depth(self) -> int: ...
+    def receive_dead_letters(
+        self, max_messages: int = 10, *, visibility_timeout: float = 60.0
+    ) -> list[Lease]: ...
+    def ack_dead_letter(self, lease: Lease) -> None: ...
     def dead_letters(self, limit: int = 100) -> list[QueueMessage]: ...
     def close(self) -> None: ...
 

@@ -6,13 +6,14 @@ pointed at a server) offers the same methods.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from rclaude.errors import ConflictError, NotFoundError
+from rclaude.errors import ConflictError, LeaseLostError, NotFoundError
 from rclaude.model import (
     ACTIVE_STATES,
     TERMINAL_STATES,
@@ -26,6 +27,12 @@ from rclaude.model import (
     TaskState,
     new_id,
 )
+
+log = logging.getLogger("rclaude.service")
+
+#: Seconds a reaper holds a dead letter: ample for a few task-store and log writes; a
+#: reaper that dies meanwhile only delays that dead letter by this much.
+DEAD_LETTER_LEASE = 60.0
 
 
 @dataclass(frozen=True)
@@ -218,47 +225,72 @@ class TaskService:
         )
 
     # -- housekeeping -----------------------------------------------------------
-    def reap_dead_letters(self) -> int:
-        """Mark tasks whose message was dead-lettered as failed (idempotent)."""
-        n = 0
-        for msg in self.p.queue.dead_letters():
-            try:
-                task = self.p.tasks.get(msg.task_id)
-            except NotFoundError:
-                continue
-            if task.state.terminal:
-                continue
-            reason = (
-                f"worker lost on every attempt: moved to the dead-letter queue after "
-                f"{msg.max_attempts} attempt(s)"
+    def reap_dead_letters(self, limit: int = 100) -> int:
+        """Mark the tasks of dead-lettered messages failed, then delete those dead letters,
+        so the dead-letter queue drains. Handles up to ``limit`` dead letters per call
+        (later calls take the rest); returns how many tasks it marked failed.
+
+        Safe in many processes at once: each dead letter is leased to one reaper at a
+        time, and marking a task failed is a compare-and-set from an active state. A
+        dead letter is deleted only once its task's final state is recorded; if this
+        reaper fails before that, the lease expires and another reaper redoes the work.
+        """
+        n = handled = 0
+        while handled < limit:
+            leases = self.p.queue.receive_dead_letters(
+                min(10, limit - handled), visibility_timeout=DEAD_LETTER_LEASE
             )
-            now = time.time()
-            if (
-                self.p.tasks.update(
-                    task.id,
-                    expect_states=ACTIVE_STATES,
-                    state=TaskState.FAILED,
-                    reason=reason,
-                    finished_at=now,
-                )
-                is None
-            ):
-                continue
-            cur = max(task.attempt, 1)
-            self.p.tasks.upsert_attempt(
-                Attempt(
-                    task.id,
-                    cur,
-                    TaskState.LOST,
-                    task.worker_id,
-                    task.started_at,
-                    now,
-                    reason="worker lost",
-                )
-            )
-            self._close_quietly(task.id, cur, {"state": "failed", "reason": reason})
-            n += 1
+            if not leases:
+                break
+            for lease in leases:
+                handled += 1
+                n += self._fail_dead_lettered(lease.message)
+                try:
+                    self.p.queue.ack_dead_letter(lease)
+                except LeaseLostError:
+                    pass  # another reaper holds it now and will find the task terminal
         return n
+
+    def _fail_dead_lettered(self, msg: QueueMessage) -> int:
+        """Record a dead-lettered task as failed (1), or nothing when it is already
+        terminal or unknown (0)."""
+        try:
+            task = self.p.tasks.get(msg.task_id)
+        except NotFoundError:
+            log.info("dead letter %s names no known task (%s): dropped", msg.id, msg.task_id)
+            return 0
+        if task.state.terminal:
+            return 0
+        reason = (
+            f"worker lost on every attempt: moved to the dead-letter queue after "
+            f"{msg.max_attempts} attempt(s)"
+        )
+        now = time.time()
+        if (
+            self.p.tasks.update(
+                task.id,
+                expect_states=ACTIVE_STATES,
+                state=TaskState.FAILED,
+                reason=reason,
+                finished_at=now,
+            )
+            is None
+        ):
+            return 0
+        cur = max(task.attempt, 1)
+        self.p.tasks.upsert_attempt(
+            Attempt(
+                task.id,
+                cur,
+                TaskState.LOST,
+                task.worker_id,
+                task.started_at,
+                now,
+                reason="worker lost",
+            )
+        )
+        self._close_quietly(task.id, cur, {"state": "failed", "reason": reason})
+        return 1
 
     def reconcile(self, *, force: bool = False) -> Any:
         """One orchestrator step: reap dead letters, then scale workers to the queue."""
@@ -268,7 +300,10 @@ class TaskService:
         self._last_reconcile = now
         from rclaude.orchestrator.loop import Orchestrator
 
-        self.reap_dead_letters()
+        try:
+            self.reap_dead_letters()
+        except Exception as exc:  # housekeeping: it must not fail a submit that succeeded
+            log.warning("reaping dead letters failed (retried later): %s", exc)
         return Orchestrator(self.p).reconcile()
 
 

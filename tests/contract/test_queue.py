@@ -128,3 +128,86 @@ def test_concurrent_receivers_never_share_a_message(queue):
         t.join(60)
     assert sorted(seen) == sorted(f"t{i}" for i in range(n))
     assert queue.depth() == 0
+
+
+def dead_letter(queue, n: int) -> list[QueueMessage]:
+    """Send ``n`` one-attempt messages and let each expire once: all are dead letters."""
+    sent = [msg(f"dead{i}", max_attempts=1) for i in range(n)]
+    for m in sent:
+        queue.send(m)
+    leased = 0
+    while leased < n:
+        got = queue.receive(10, visibility_timeout=1, wait_seconds=2)
+        assert got
+        leased += len(got)
+    time.sleep(1.2)
+    assert queue.receive(10, visibility_timeout=1, wait_seconds=2) == []  # all moved
+    assert queue.depth() == 0
+    return sent
+
+
+def test_dead_letters_are_leased_one_reaper_at_a_time_and_acked_until_drained(queue):
+    sent = dead_letter(queue, 12)
+    held = []
+    while batch := queue.receive_dead_letters(10, visibility_timeout=30):
+        held += batch
+    assert sorted(x.message.id for x in held) == sorted(m.id for m in sent)
+    assert queue.receive_dead_letters(10, visibility_timeout=30) == []  # all are leased
+    for lease in held:
+        queue.ack_dead_letter(lease)
+    assert queue.receive_dead_letters(10, visibility_timeout=0) == []
+    assert queue.dead_letters() == []
+
+
+def test_an_expired_dead_letter_lease_is_handed_out_again(queue):
+    (sent,) = dead_letter(queue, 1)
+    (first,) = queue.receive_dead_letters(10, visibility_timeout=1)
+    assert first.message.id == sent.id
+    assert queue.receive_dead_letters(10, visibility_timeout=1) == []
+    time.sleep(1.3)
+    (again,) = queue.receive_dead_letters(10, visibility_timeout=30)
+    assert again.message.id == sent.id
+    queue.ack_dead_letter(again)
+    assert queue.dead_letters() == []
+
+
+def send_raw(queue, body: str) -> None:
+    """Put a body on the queue that no ``QueueMessage`` encoded (as a foreign or newer
+    sender would)."""
+    if hasattr(queue, "db"):  # the embedded SQLite queue
+        queue.db.execute_write(
+            "INSERT INTO queue_messages(id, queue, body, visible_at, max_receives) "
+            "VALUES (?,?,?,?,?)",
+            (f"raw{time.monotonic_ns()}", queue.name, body, time.time(), 3),
+        )
+    else:  # SQS
+        queue.client.send_message(QueueUrl=queue.url, MessageBody=body)
+
+
+def codes(caplog) -> list[str]:
+    return [r.getMessage()[1:13] for r in caplog.records if r.getMessage().startswith("[RC-")]
+
+
+def test_undecodable_messages_are_set_aside_and_the_others_leased(queue, caplog):
+    caplog.set_level("WARNING", logger="rclaude.queue")
+    queue.send(msg("good-1"))
+    send_raw(queue, "not json at all")
+    newer = '{"v":2,"id":"fromthefuture","task_id":"t9","max_attempts":3}'
+    send_raw(queue, newer)
+    queue.send(msg("good-2"))
+    leases = queue.receive(10, visibility_timeout=30, wait_seconds=2)  # one receive
+    assert sorted(x.message.task_id for x in leases) == ["good-1", "good-2"]
+    assert codes(caplog) == ["RC-QUEUE-014", "RC-QUEUE-014"]
+    assert "RC-QUEUE-003" in caplog.text and "RC-QUEUE-004" in caplog.text
+    assert queue.depth() == 2  # only the good ones, both in flight
+    queue.ack(leases[0])
+    queue.ack(leases[1])
+    caplog.clear()
+    # In the dead letters: the malformed one is deleted, the newer one left for a newer
+    # reaper; neither is returned, and neither is reported twice.
+    assert queue.receive_dead_letters(10, visibility_timeout=1) == []
+    assert sorted(codes(caplog)) == ["RC-QUEUE-015", "RC-QUEUE-016"]
+    time.sleep(1.3)
+    assert queue.receive_dead_letters(10, visibility_timeout=1) == []
+    assert sorted(codes(caplog)) == ["RC-QUEUE-015", "RC-QUEUE-016"]
+    assert queue.dead_letters() == []  # a peek skips what it cannot decode

@@ -5,17 +5,26 @@ messages in one ``BEGIN IMMEDIATE`` transaction, so two workers never lease the 
 message. Messages delivered ``max_attempts`` times whose lease expires again are moved
 to the dead-letter table at the next receive. Waiting receivers are woken by a
 doorbell ring on ``send`` and on ``release``, not by polling.
+
+Dead letters are leased like messages (``visible_at`` and ``receipt`` on the dead-letter
+table) and deleted by ``ack_dead_letter``. A message that cannot be decoded is moved to
+the dead-letter table instead of being leased (``RC-QUEUE-014``); there a malformed one
+is deleted (``RC-QUEUE-015``) and one of a newer schema version is left, leased, for a
+newer reaper (``RC-QUEUE-016``), as on SQS.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 
 from rclaude.adapters.sqlite_db import SqliteDB
 from rclaude.doorbell import Doorbells
-from rclaude.errors import LeaseLostError
+from rclaude.errors import LeaseLostError, ValidationError
 from rclaude.model import Lease, QueueMessage
+
+log = logging.getLogger("rclaude.queue")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue_messages (
@@ -33,11 +42,29 @@ CREATE TABLE IF NOT EXISTS queue_dead_letters (
   queue TEXT NOT NULL,
   body TEXT NOT NULL,
   receive_count INTEGER NOT NULL,
-  moved_at REAL NOT NULL
+  moved_at REAL NOT NULL,
+  visible_at REAL NOT NULL DEFAULT 0,
+  receipt TEXT
 );
 """
 
 TOPIC = "q"
+#: How many newer-version dead letters' ids are remembered (each is reported once).
+REPORTED_MEMORY = 10_000
+
+
+def _decode(body: str) -> QueueMessage:
+    """``QueueMessage.decode``, with any malformed body reported as ``RC-QUEUE-003``."""
+    try:
+        return QueueMessage.decode(body)
+    except ValidationError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValidationError(f"undecodable queue message: {exc!r}", code="RC-QUEUE-003") from None
+
+
+def _excerpt(body: str, size: int = 200) -> str:
+    return repr(body if len(body) <= size else body[:size] + "...")
 
 
 class SqliteQueue:
@@ -45,7 +72,20 @@ class SqliteQueue:
         self.db = db
         self.bells = bells
         self.name = name
+        self._reported: dict[str, None] = {}
         db.create_schema(SCHEMA)
+        self._add_lease_columns()
+
+    def _add_lease_columns(self) -> None:
+        """Dead-letter tables made before dead letters were leased lack two columns."""
+        with self.db.write() as c:
+            cols = {row[1] for row in c.execute("PRAGMA table_info(queue_dead_letters)")}
+            if "visible_at" not in cols:
+                c.execute(
+                    "ALTER TABLE queue_dead_letters ADD COLUMN visible_at REAL NOT NULL DEFAULT 0"
+                )
+            if "receipt" not in cols:
+                c.execute("ALTER TABLE queue_dead_letters ADD COLUMN receipt TEXT")
 
     def send(self, message: QueueMessage) -> None:
         self.db.execute_write(
@@ -81,8 +121,18 @@ class SqliteQueue:
         return max(0.005, row[0] - time.time())
 
     def _take(self, max_messages: int, visibility_timeout: float) -> list[Lease]:
+        # Rows moved to the dead letters are not an empty queue (a burst worker would
+        # stop): when a pass leased nothing but moved some, look again.
+        for _ in range(10):
+            out, moved = self._take_once(max_messages, visibility_timeout)
+            if out or not moved:
+                break
+        return out
+
+    def _take_once(self, max_messages: int, visibility_timeout: float) -> tuple[list[Lease], int]:
         now = time.time()
         out: list[Lease] = []
+        moved = 0
         with self.db.write() as c:
             rows = c.execute(
                 "SELECT id, body, receive_count, max_receives FROM queue_messages "
@@ -91,15 +141,27 @@ class SqliteQueue:
             ).fetchall()
             for mid, body, count, max_receives in rows:
                 if count >= max_receives:
-                    c.execute("DELETE FROM queue_messages WHERE id=?", (mid,))
-                    c.execute(
-                        "INSERT OR REPLACE INTO queue_dead_letters(id, queue, body, receive_count, moved_at)"
-                        " VALUES (?,?,?,?,?)",
-                        (mid, self.name, body, count, now),
-                    )
+                    self._dead_letter(c, mid, body, count, now)
+                    moved += 1
                     continue
                 if len(out) >= max_messages:
                     break
+                try:
+                    message = _decode(body)
+                except ValidationError as exc:
+                    self._dead_letter(c, mid, body, count, now)
+                    moved += 1
+                    log.error(
+                        "%s",
+                        ValidationError(
+                            f"queue message {mid} in {self.db.path} cannot be decoded "
+                            f"({exc.code}: {exc.message}); moved it to the dead letters; "
+                            f"body: {_excerpt(body)}",
+                            code="RC-QUEUE-014",
+                            hint=exc.hint or "only rclaude should write to this database",
+                        ),
+                    )
+                    continue
                 receipt = os.urandom(12).hex()
                 deadline = now + visibility_timeout
                 c.execute(
@@ -107,8 +169,16 @@ class SqliteQueue:
                     "WHERE id=?",
                     (deadline, receipt, mid),
                 )
-                out.append(Lease(QueueMessage.decode(body), receipt, count + 1, deadline))
-        return out
+                out.append(Lease(message, receipt, count + 1, deadline))
+        return out, moved
+
+    def _dead_letter(self, c, mid: str, body: str, count: int, now: float) -> None:
+        c.execute("DELETE FROM queue_messages WHERE id=?", (mid,))
+        c.execute(
+            "INSERT OR REPLACE INTO queue_dead_letters(id, queue, body, receive_count, moved_at)"
+            " VALUES (?,?,?,?,?)",
+            (mid, self.name, body, count, now),
+        )
 
     def extend(self, lease: Lease, visibility_timeout: float) -> Lease:
         deadline = time.time() + visibility_timeout
@@ -141,6 +211,73 @@ class SqliteQueue:
             .fetchone()[0]
         )
 
+    def receive_dead_letters(
+        self, max_messages: int = 10, *, visibility_timeout: float = 60.0
+    ) -> list[Lease]:
+        now = time.time()
+        deadline = now + visibility_timeout
+        out: list[Lease] = []
+        with self.db.write() as c:
+            rows = c.execute(
+                "SELECT id, body, receive_count FROM queue_dead_letters "
+                "WHERE queue=? AND visible_at<=? ORDER BY moved_at, rowid LIMIT ?",
+                (self.name, now, max(1, max_messages) * 4),
+            ).fetchall()
+            for mid, body, count in rows:
+                if len(out) >= max_messages:
+                    break
+                try:
+                    message = _decode(body)
+                except ValidationError as exc:
+                    self._undecodable_dead_letter(c, mid, body, exc, deadline)
+                    continue
+                receipt = os.urandom(12).hex()
+                c.execute(
+                    "UPDATE queue_dead_letters SET visible_at=?, receipt=? WHERE id=?",
+                    (deadline, receipt, mid),
+                )
+                out.append(Lease(message, receipt, count, deadline))
+        return out
+
+    def _undecodable_dead_letter(self, c, mid, body, exc: ValidationError, deadline) -> None:
+        where = f"dead letter {mid} in {self.db.path}"
+        if exc.code == "RC-QUEUE-004":  # a newer rclaude can reap it: leave it leased
+            c.execute("UPDATE queue_dead_letters SET visible_at=? WHERE id=?", (deadline, mid))
+            if mid in self._reported:
+                return
+            if len(self._reported) >= REPORTED_MEMORY:
+                self._reported.pop(next(iter(self._reported)))
+            self._reported[mid] = None
+            log.warning(
+                "%s",
+                ValidationError(
+                    f"{where} has a newer schema ({exc.message}); left it for a newer "
+                    f"reaper; body: {_excerpt(body)}",
+                    code="RC-QUEUE-016",
+                    hint="upgrade rclaude everywhere this database is used",
+                ),
+            )
+            return
+        c.execute("DELETE FROM queue_dead_letters WHERE id=?", (mid,))
+        log.error(
+            "%s",
+            ValidationError(
+                f"{where} cannot be decoded ({exc.code}: {exc.message}); deleted it "
+                f"(no reaper can ever read it); body: {_excerpt(body)}",
+                code="RC-QUEUE-015",
+                hint="only rclaude should write to this database; if the body names a "
+                "task, end it with 'rclaude stop <task>'",
+            ),
+        )
+
+    def ack_dead_letter(self, lease: Lease) -> None:
+        cur = self.db.execute_write(
+            "DELETE FROM queue_dead_letters WHERE id=? AND receipt=?",
+            (lease.message.id, lease.receipt),
+        )
+        if cur.rowcount != 1:
+            raise LeaseLostError(f"lease on dead letter {lease.message.id} is no longer held")
+
     def dead_letters(self, limit: int = 100) -> list[QueueMessage]:
         rows = (
             self.db.conn()
@@ -150,7 +287,13 @@ class SqliteQueue:
             )
             .fetchall()
         )
-        return [QueueMessage.decode(r[0]) for r in rows]
+        out = []
+        for (body,) in rows:
+            try:
+                out.append(_decode(body))
+            except ValidationError:
+                continue  # a peek changes nothing: the reaper reports and removes it
+        return out
 
     def close(self) -> None:
         pass

@@ -9,7 +9,20 @@
   delivered once too often (SendMessage to the DLQ, then DeleteMessage), so the per-task
   limit holds as well as the queue-wide one.
 - ``depth`` = ``ApproximateNumberOfMessages`` + ``ApproximateNumberOfMessagesNotVisible``.
-- ``dead_letters`` peeks at the DLQ with ``VisibilityTimeout=0``: nothing is consumed.
+- ``receive_dead_letters`` receives from the DLQ with a real visibility timeout (a lease:
+  one reaper at a time); ``ack_dead_letter`` deletes from the DLQ, so it drains. A stale
+  DLQ receipt is not checked: the reaper acks only once the task's final state is
+  recorded, so deleting a dead letter another reaper also holds loses nothing.
+- ``dead_letters`` peeks at the DLQ with ``VisibilityTimeout=0``: nothing is consumed,
+  and SQS returns a sample (a repeated peek returns the same few messages).
+
+Undecodable messages (a non-JSON body, missing fields, a newer schema version during a
+rolling upgrade) never fail a receive. A task message is moved to the DLQ (logged once,
+``RC-QUEUE-014``) rather than deleted: its body stays where operators look for messages
+that could not be processed, and a newer reaper can still record its task as failed
+instead of leaving it queued forever. In the DLQ a malformed message is deleted
+(``RC-QUEUE-015``: nothing can ever decode it); one of a newer schema version is left,
+leased, for a reaper that understands it (``RC-QUEUE-016``, logged once per process).
 
 Stale receipts: SQS (and moto) accept a DeleteMessage with an *older* receipt handle
 of a message that has since been received again ("the request succeeds, but the
@@ -28,6 +41,7 @@ runs the task again, which is the at-least-once delivery rclaude documents.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import threading
@@ -35,8 +49,10 @@ import time
 from collections import OrderedDict
 
 from rclaude import awsutil
-from rclaude.errors import BackendError, ConfigError, LeaseLostError, Where
+from rclaude.errors import BackendError, ConfigError, LeaseLostError, ValidationError, Where
 from rclaude.model import Lease, QueueMessage
+
+log = logging.getLogger("rclaude.queue")
 
 #: SQS limits: 10 messages per batch call, 20 s per long poll, 12 h visibility.
 MAX_BATCH = 10
@@ -58,6 +74,20 @@ _LOST_CODES = frozenset(
 
 def _seconds(value: float, upper: int) -> int:
     return max(0, min(upper, int(math.ceil(value))))
+
+
+def _decode(body: str) -> QueueMessage:
+    """``QueueMessage.decode``, with any malformed body reported as ``RC-QUEUE-003``."""
+    try:
+        return QueueMessage.decode(body)
+    except ValidationError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValidationError(f"undecodable queue message: {exc!r}", code="RC-QUEUE-003") from None
+
+
+def _excerpt(body: str, size: int = 200) -> str:
+    return repr(body if len(body) <= size else body[:size] + "...")
 
 
 _QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
@@ -92,6 +122,8 @@ class SqsQueue:
         self._lock = threading.Lock()
         # message id -> (newest receipt, lease deadline) of what this process received
         self._receipts: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        # SQS message ids of newer-version dead letters already reported by this process
+        self._reported: OrderedDict[str, None] = OrderedDict()
 
     # -- plumbing ---------------------------------------------------------------
     @property
@@ -216,6 +248,7 @@ class SqsQueue:
     ) -> list[Lease]:
         deadline = time.monotonic() + wait_seconds
         vt = _seconds(visibility_timeout, MAX_VISIBILITY)
+        set_aside_only = 0  # batches that held messages, none of them leased
         while True:
             left = deadline - time.monotonic()
             # sqs.waitSeconds caps each long poll; 0 turns long polling off (short polls,
@@ -229,8 +262,16 @@ class SqsQueue:
                     WaitTimeSeconds=wait if left > 0 else 0,
                     MessageSystemAttributeNames=["ApproximateReceiveCount"],
                 )
-            leases = self._leases(resp.get("Messages", []), vt)
-            if leases or time.monotonic() >= deadline:
+            raw = resp.get("Messages", [])
+            leases = self._leases(raw, vt)
+            if leases:
+                return leases
+            if raw and set_aside_only < MAX_BATCH:
+                # All dead-lettered, undecodable or duplicates: that is not an empty queue
+                # (a burst worker would stop), so look again at once.
+                set_aside_only += 1
+                continue
+            if time.monotonic() >= deadline:
                 return leases
             if wait == 0:
                 time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
@@ -239,7 +280,11 @@ class SqsQueue:
         out: list[Lease] = []
         now = time.time()
         for m in raw:
-            message = QueueMessage.decode(m["Body"])
+            try:
+                message = _decode(m["Body"])
+            except ValidationError as exc:
+                self._set_aside(m, exc)
+                continue
             count = int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
             if count > message.max_attempts:
                 self._dead_letter(m)
@@ -248,11 +293,38 @@ class SqsQueue:
                 out.append(Lease(message, m["ReceiptHandle"], count, now + vt))
         return out
 
-    def _dead_letter(self, raw: dict) -> None:
-        """Move one delivered-too-often message to the DLQ (copy first, then delete)."""
-        with awsutil.translate_aws_errors("move a task to the SQS dead-letter queue"):
-            self.client.send_message(QueueUrl=self.dlq_url, MessageBody=raw["Body"])
-            self.client.delete_message(QueueUrl=self.url, ReceiptHandle=raw["ReceiptHandle"])
+    def _set_aside(self, raw: dict, exc: ValidationError) -> None:
+        """Move an undecodable task message to the DLQ, and say so once."""
+        moved = self._dead_letter(raw)
+        log.error(
+            "%s",
+            ValidationError(
+                f"SQS message {raw.get('MessageId')} on {self.url} cannot be decoded "
+                f"({exc.code}: {exc.message}); "
+                + (
+                    f"moved it to the dead-letter queue {self._dlq_url}"
+                    if moved
+                    else "it could not be moved to the dead-letter queue and will be "
+                    "delivered again"
+                )
+                + f"; body: {_excerpt(raw['Body'])}",
+                code="RC-QUEUE-014",
+                hint=exc.hint
+                or "only rclaude should send to this queue; check what else writes to it",
+            ),
+        )
+
+    def _dead_letter(self, raw: dict) -> bool:
+        """Move one message to the DLQ (copy first, then delete). On failure it stays
+        where it is (visible again when its lease expires) and the others go on."""
+        try:
+            with awsutil.translate_aws_errors("move a task to the SQS dead-letter queue"):
+                self.client.send_message(QueueUrl=self.dlq_url, MessageBody=raw["Body"])
+                self.client.delete_message(QueueUrl=self.url, ReceiptHandle=raw["ReceiptHandle"])
+        except (BackendError, ConfigError) as exc:
+            log.warning("%s", exc)
+            return False
+        return True
 
     def extend(self, lease: Lease, visibility_timeout: float) -> Lease:
         self._check_current(lease)
@@ -327,6 +399,82 @@ class SqsQueue:
             attrs.get("ApproximateNumberOfMessagesNotVisible", 0)
         )
 
+    def receive_dead_letters(
+        self, max_messages: int = MAX_BATCH, *, visibility_timeout: float = 60.0
+    ) -> list[Lease]:
+        vt = _seconds(visibility_timeout, MAX_VISIBILITY)
+        # A batch of only undecodable dead letters is not the end of the DLQ: try again
+        # (they are deleted, or leased away, so the next call sees other messages).
+        for _ in range(MAX_BATCH):
+            with awsutil.translate_aws_errors("lease dead letters from the SQS dead-letter queue"):
+                raw = self.client.receive_message(
+                    QueueUrl=self.dlq_url,
+                    MaxNumberOfMessages=max(1, min(MAX_BATCH, max_messages)),
+                    VisibilityTimeout=vt,
+                    WaitTimeSeconds=0,
+                    MessageSystemAttributeNames=["ApproximateReceiveCount"],
+                ).get("Messages", [])
+            now = time.time()
+            out: list[Lease] = []
+            for m in raw:
+                try:
+                    message = _decode(m["Body"])
+                except ValidationError as exc:
+                    self._undecodable_dead_letter(m, exc)
+                    continue
+                count = int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+                out.append(Lease(message, m["ReceiptHandle"], count, now + vt))
+            if out or not raw:
+                return out
+        return []
+
+    def _undecodable_dead_letter(self, raw: dict, exc: ValidationError) -> None:
+        where = f"SQS dead letter {raw.get('MessageId')} in {self._dlq_url}"
+        if exc.code == "RC-QUEUE-004":  # a newer rclaude can reap it: leave it leased
+            with self._lock:
+                if raw.get("MessageId") in self._reported:
+                    return
+                self._reported[raw.get("MessageId")] = None
+                while len(self._reported) > RECEIPT_MEMORY:
+                    self._reported.popitem(last=False)
+            log.warning(
+                "%s",
+                ValidationError(
+                    f"{where} has a newer schema ({exc.message}); left it for a newer "
+                    f"reaper; body: {_excerpt(raw['Body'])}",
+                    code="RC-QUEUE-016",
+                    hint="upgrade rclaude on every worker and orchestrator",
+                ),
+            )
+            return
+        try:
+            with awsutil.translate_aws_errors("delete an undecodable SQS dead letter"):
+                self.client.delete_message(
+                    QueueUrl=self.dlq_url, ReceiptHandle=raw["ReceiptHandle"]
+                )
+            done = "deleted it (no reaper can ever read it)"
+        except BackendError as other:
+            done = f"could not delete it ({other.message}); it will be retried"
+        log.error(
+            "%s",
+            ValidationError(
+                f"{where} cannot be decoded ({exc.code}: {exc.message}); {done}; "
+                f"body: {_excerpt(raw['Body'])}",
+                code="RC-QUEUE-015",
+                hint="only rclaude should write to these queues; if the body names a task, "
+                "end it with 'rclaude stop <task>'",
+            ),
+        )
+
+    def ack_dead_letter(self, lease: Lease) -> None:
+        try:
+            with awsutil.translate_aws_errors("delete a reaped dead letter from SQS"):
+                self.client.delete_message(QueueUrl=self.dlq_url, ReceiptHandle=lease.receipt)
+        except BackendError as exc:
+            if awsutil.error_code(exc) in _LOST_CODES:
+                raise self._lost(lease, exc) from None
+            raise
+
     def dead_letters(self, limit: int = 100) -> list[QueueMessage]:
         seen: dict[str, QueueMessage] = {}
         while len(seen) < limit:
@@ -339,7 +487,10 @@ class SqsQueue:
                 ).get("Messages", [])
             new = 0
             for m in raw:
-                msg = QueueMessage.decode(m["Body"])
+                try:
+                    msg = _decode(m["Body"])
+                except ValidationError:
+                    continue  # a peek changes nothing: the reaper reports and removes it
                 if msg.id not in seen:
                     seen[msg.id] = msg
                     new += 1

@@ -8,6 +8,9 @@
   empty with ``burst``.
 - SIGTERM drains: no new leases; running tasks finish within ``drain_timeout``, after
   which they are stopped and their leases released for redelivery.
+- A queue service that fails (``BackendError``) or dead-letter reaping that fails is
+  logged and retried; neither ends the worker (an unreachable queue looks like an empty
+  one, so the idle timeout still applies).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import socket
 import threading
 import time
 
-from rclaude.errors import LeaseLostError
+from rclaude.errors import BackendError, LeaseLostError
 from rclaude.model import WorkerInfo, new_id
 from rclaude.worker.attempt import Running, discard_spare_workspaces, run_attempt
 
@@ -155,9 +158,16 @@ class Worker:
                     if left <= 0:
                         break
                     wait = min(wait, left)
-                leases = self.p.queue.receive(
-                    free, visibility_timeout=self.visibility, wait_seconds=0 if self.burst else wait
-                )
+                try:
+                    leases = self.p.queue.receive(
+                        free,
+                        visibility_timeout=self.visibility,
+                        wait_seconds=0 if self.burst else wait,
+                    )
+                except BackendError as exc:
+                    log.warning("could not receive tasks (retrying): %s", exc)
+                    self._draining.wait(0 if self.burst else wait)
+                    leases = []
                 for lease in leases:
                     self._start(lease)
                 if leases or self.running:
@@ -166,7 +176,10 @@ class Worker:
                     break
                 if time.monotonic() - last_reap > 5:
                     last_reap = time.monotonic()
-                    self.p.service.reap_dead_letters()
+                    try:
+                        self.p.service.reap_dead_letters()
+                    except Exception as exc:  # housekeeping: the next round retries
+                        log.warning("reaping dead letters failed: %s", exc)
         finally:
             self._drain()
             self._stopped.set()

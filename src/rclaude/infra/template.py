@@ -125,13 +125,16 @@ def _alarms() -> Json:
             ),
             ref("QueueAgeAlarmSeconds"),
         ),
+        # The reapers drain the dead-letter queue within seconds (each dead letter's task
+        # is marked failed, then the message is deleted), so its depth stays near 0: the
+        # alarm counts dead letters received (every one is received by a reaper).
         "DeadLetterAlarm": _alarm(
-            "tasks in the dead-letter queue",
+            "tasks dead-lettered (failed after every attempt)",
             _metric(
                 "AWS/SQS",
-                "ApproximateNumberOfMessagesVisible",
+                "NumberOfMessagesReceived",
                 {"QueueName": att("DeadLetterQueue", "QueueName")},
-                "Maximum",
+                "Sum",
             ),
             0,
             periods=1,

@@ -34,6 +34,31 @@ def test_queue_is_created_with_its_dead_letter_queue(aws):
     assert again.url == q.url and again.dlq_url == q.dlq_url
 
 
+def test_a_changed_max_attempts_updates_the_redrive_policy_of_its_own_queue(aws):
+    def open_queue(max_attempts: int) -> tuple[SqsQueue, list[str]]:
+        cfg = sqs_config(aws, queue_name="redrive")
+        cfg.tasks.max_attempts = max_attempts
+        q = SqsQueue(cfg)
+        writes: list[str] = []
+        q.client.meta.events.register(
+            "before-call.sqs.SetQueueAttributes", lambda **kw: writes.append("set")
+        )
+        q.depth()
+        return q, writes
+
+    def max_receive(q: SqsQueue) -> int:
+        attrs = q.client.get_queue_attributes(QueueUrl=q.url, AttributeNames=["RedrivePolicy"])
+        return int(json.loads(attrs["Attributes"]["RedrivePolicy"])["maxReceiveCount"])
+
+    q, _ = open_queue(3)
+    assert max_receive(q) == 3
+    q, writes = open_queue(5)
+    assert max_receive(q) == 5 and writes == ["set"]
+    assert q.dlq_url.endswith("/redrive-dlq")  # the dead-letter target is kept
+    q, writes = open_queue(5)
+    assert writes == []  # converged: reading only
+
+
 def test_existing_queue_by_url_and_its_redrive_policy(aws):
     c = awsutil.client("sqs", region="us-east-1", endpoint_url=aws)
     dlq = c.create_queue(QueueName="mine-dead")["QueueUrl"]

@@ -171,9 +171,12 @@ class SqsQueue:
         c = self.client
         with awsutil.translate_aws_errors(f"open the SQS queue '{name}'"):
             try:
-                return c.get_queue_url(QueueName=name)["QueueUrl"]
+                url = c.get_queue_url(QueueName=name)["QueueUrl"]
             except c.exceptions.QueueDoesNotExist:
                 pass
+            else:
+                self._converge_redrive(url)
+                return url
             dlq_url = c.create_queue(
                 QueueName=dlq_name, Attributes={"MessageRetentionPeriod": str(14 * 24 * 3600)}
             )["QueueUrl"]
@@ -190,6 +193,27 @@ class SqsQueue:
             )["QueueUrl"]
         self._dlq_url = dlq_url
         return url
+
+    def _converge_redrive(self, url: str) -> None:
+        """A queue rclaude created keeps ``maxReceiveCount`` = ``tasks.maxAttempts``: when
+        the setting changed since, the redrive policy is updated (one read per open; a
+        write only when they differ)."""
+        c = self.client
+        attrs = c.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
+        raw = attrs.get("Attributes", {}).get("RedrivePolicy")
+        if not raw:
+            return  # dlq_url says what is wrong when a dead letter is needed
+        policy = json.loads(raw)
+        if int(policy.get("maxReceiveCount", 0)) == self.max_attempts:
+            return
+        log.info(
+            "SQS queue %s: maxReceiveCount %s -> %s (tasks.maxAttempts)",
+            url,
+            policy.get("maxReceiveCount"),
+            self.max_attempts,
+        )
+        policy["maxReceiveCount"] = str(self.max_attempts)
+        c.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": json.dumps(policy)})
 
     def _remember(self, message_id: str, receipt: str, deadline: float) -> bool:
         """Record a delivery; False when this process still holds an unexpired lease on

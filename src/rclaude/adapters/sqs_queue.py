@@ -206,14 +206,25 @@ class SqsQueue:
         policy = json.loads(raw)
         if int(policy.get("maxReceiveCount", 0)) == self.max_attempts:
             return
+        was = policy.get("maxReceiveCount")
+        policy["maxReceiveCount"] = str(self.max_attempts)
+        try:
+            c.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": json.dumps(policy)})
+        except c.exceptions.ClientError as exc:  # e.g. a role without the permission
+            log.warning(
+                "SQS queue %s keeps maxReceiveCount %s (tasks.maxAttempts is %s): %s",
+                url,
+                was,
+                self.max_attempts,
+                exc,
+            )
+            return
         log.info(
             "SQS queue %s: maxReceiveCount %s -> %s (tasks.maxAttempts)",
             url,
-            policy.get("maxReceiveCount"),
+            was,
             self.max_attempts,
         )
-        policy["maxReceiveCount"] = str(self.max_attempts)
-        c.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": json.dumps(policy)})
 
     def _remember(self, message_id: str, receipt: str, deadline: float) -> bool:
         """Record a delivery; False when this process still holds an unexpired lease on

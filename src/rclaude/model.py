@@ -218,7 +218,7 @@ class QueueMessage:
         try:
             d = json.loads(raw)
             version = int(d["v"])
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValidationError(
                 f"undecodable queue message: {exc}", code="RC-QUEUE-003"
             ) from None
@@ -229,13 +229,23 @@ class QueueMessage:
                 code="RC-QUEUE-004",
                 hint="upgrade rclaude on the workers",
             )
-        return cls(
-            task_id=d["task_id"],
-            id=d["id"],
-            schema_version=version,
-            enqueued_at=d.get("enqueued_at", 0.0),
-            max_attempts=d.get("max_attempts", 3),
-        )
+        try:
+            return cls(
+                task_id=str(d["task_id"]),
+                id=str(d["id"]),
+                schema_version=version,
+                enqueued_at=float(d.get("enqueued_at", 0.0)),
+                max_attempts=int(d.get("max_attempts", 3)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationError(
+                f"undecodable queue message: {exc!r}", code="RC-QUEUE-003"
+            ) from None
+
+    @staticmethod
+    def excerpt(raw: str, size: int = 200) -> str:
+        """The start of a message body, for a log line about a message that is set aside."""
+        return repr(raw if len(raw) <= size else raw[:size] + "...")
 
 
 @dataclass(frozen=True)

@@ -53,20 +53,6 @@ TOPIC = "q"
 REPORTED_MEMORY = 10_000
 
 
-def _decode(body: str) -> QueueMessage:
-    """``QueueMessage.decode``, with any malformed body reported as ``RC-QUEUE-003``."""
-    try:
-        return QueueMessage.decode(body)
-    except ValidationError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ValidationError(f"undecodable queue message: {exc!r}", code="RC-QUEUE-003") from None
-
-
-def _excerpt(body: str, size: int = 200) -> str:
-    return repr(body if len(body) <= size else body[:size] + "...")
-
-
 class SqliteQueue:
     def __init__(self, db: SqliteDB, bells: Doorbells, name: str = "tasks") -> None:
         self.db = db
@@ -147,7 +133,7 @@ class SqliteQueue:
                 if len(out) >= max_messages:
                     break
                 try:
-                    message = _decode(body)
+                    message = QueueMessage.decode(body)
                 except ValidationError as exc:
                     self._dead_letter(c, mid, body, count, now)
                     moved += 1
@@ -156,7 +142,7 @@ class SqliteQueue:
                         ValidationError(
                             f"queue message {mid} in {self.db.path} cannot be decoded "
                             f"({exc.code}: {exc.message}); moved it to the dead letters; "
-                            f"body: {_excerpt(body)}",
+                            f"body: {QueueMessage.excerpt(body)}",
                             code="RC-QUEUE-014",
                             hint=exc.hint or "only rclaude should write to this database",
                         ),
@@ -227,7 +213,7 @@ class SqliteQueue:
                 if len(out) >= max_messages:
                     break
                 try:
-                    message = _decode(body)
+                    message = QueueMessage.decode(body)
                 except ValidationError as exc:
                     self._undecodable_dead_letter(c, mid, body, exc, deadline)
                     continue
@@ -252,7 +238,7 @@ class SqliteQueue:
                 "%s",
                 ValidationError(
                     f"{where} has a newer schema ({exc.message}); left it for a newer "
-                    f"reaper; body: {_excerpt(body)}",
+                    f"reaper; body: {QueueMessage.excerpt(body)}",
                     code="RC-QUEUE-016",
                     hint="upgrade rclaude everywhere this database is used",
                 ),
@@ -263,7 +249,7 @@ class SqliteQueue:
             "%s",
             ValidationError(
                 f"{where} cannot be decoded ({exc.code}: {exc.message}); deleted it "
-                f"(no reaper can ever read it); body: {_excerpt(body)}",
+                f"(no reaper can ever read it); body: {QueueMessage.excerpt(body)}",
                 code="RC-QUEUE-015",
                 hint="only rclaude should write to this database; if the body names a "
                 "task, end it with 'rclaude stop <task>'",
@@ -290,7 +276,7 @@ class SqliteQueue:
         out = []
         for (body,) in rows:
             try:
-                out.append(_decode(body))
+                out.append(QueueMessage.decode(body))
             except ValidationError:
                 continue  # a peek changes nothing: the reaper reports and removes it
         return out

@@ -76,20 +76,6 @@ def _seconds(value: float, upper: int) -> int:
     return max(0, min(upper, int(math.ceil(value))))
 
 
-def _decode(body: str) -> QueueMessage:
-    """``QueueMessage.decode``, with any malformed body reported as ``RC-QUEUE-003``."""
-    try:
-        return QueueMessage.decode(body)
-    except ValidationError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ValidationError(f"undecodable queue message: {exc!r}", code="RC-QUEUE-003") from None
-
-
-def _excerpt(body: str, size: int = 200) -> str:
-    return repr(body if len(body) <= size else body[:size] + "...")
-
-
 _QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 
 
@@ -316,7 +302,7 @@ class SqsQueue:
         now = time.time()
         for m in raw:
             try:
-                message = _decode(m["Body"])
+                message = QueueMessage.decode(m["Body"])
             except ValidationError as exc:
                 self._set_aside(m, exc)
                 continue
@@ -342,7 +328,7 @@ class SqsQueue:
                     else "it could not be moved to the dead-letter queue and will be "
                     "delivered again"
                 )
-                + f"; body: {_excerpt(raw['Body'])}",
+                + f"; body: {QueueMessage.excerpt(raw['Body'])}",
                 code="RC-QUEUE-014",
                 hint=exc.hint
                 or "only rclaude should send to this queue; check what else writes to it",
@@ -453,7 +439,7 @@ class SqsQueue:
             out: list[Lease] = []
             for m in raw:
                 try:
-                    message = _decode(m["Body"])
+                    message = QueueMessage.decode(m["Body"])
                 except ValidationError as exc:
                     self._undecodable_dead_letter(m, exc)
                     continue
@@ -476,7 +462,7 @@ class SqsQueue:
                 "%s",
                 ValidationError(
                     f"{where} has a newer schema ({exc.message}); left it for a newer "
-                    f"reaper; body: {_excerpt(raw['Body'])}",
+                    f"reaper; body: {QueueMessage.excerpt(raw['Body'])}",
                     code="RC-QUEUE-016",
                     hint="upgrade rclaude on every worker and orchestrator",
                 ),
@@ -494,7 +480,7 @@ class SqsQueue:
             "%s",
             ValidationError(
                 f"{where} cannot be decoded ({exc.code}: {exc.message}); {done}; "
-                f"body: {_excerpt(raw['Body'])}",
+                f"body: {QueueMessage.excerpt(raw['Body'])}",
                 code="RC-QUEUE-015",
                 hint="only rclaude should write to these queues; if the body names a task, "
                 "end it with 'rclaude stop <task>'",
@@ -523,7 +509,7 @@ class SqsQueue:
             new = 0
             for m in raw:
                 try:
-                    msg = _decode(m["Body"])
+                    msg = QueueMessage.decode(m["Body"])
                 except ValidationError:
                     continue  # a peek changes nothing: the reaper reports and removes it
                 if msg.id not in seen:

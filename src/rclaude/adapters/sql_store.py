@@ -6,11 +6,23 @@ instead of failing with "database is locked" on a read-to-write upgrade. Each th
 keeps one writing connection (no pool checkout per transaction); the embedded queue and
 log borrow it (``driver_connection``), so ``atomic`` can make their writes and the task
 store's one transaction.
+
+While the database is unreachable (a PostgreSQL restart, an RDS reboot or Multi-AZ
+failover: one to two minutes), every operation is retried with backoff for up to
+``RETRY_FOR`` seconds, then fails with ``RC-DB-003``. Only connection failures are
+retried (see ``is_transient``), never constraint violations or bugs. Each try is one
+whole transaction, and a write whose commit may have landed though its acknowledgement
+was lost is re-checked on the next try instead of being applied twice: an insert that
+finds its row, or a compare-and-set that finds the values it was setting, counts as
+done. PostgreSQL and SQLite share the path; SQLite's errors are never transient (a
+locked file waits in ``busy_timeout``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 import threading
 import time
 import weakref
@@ -22,7 +34,48 @@ from rclaude.adapters import sql_schema as S
 from rclaude.errors import BackendError, ConflictError, NotFoundError
 from rclaude.model import Attempt, Task, TaskSpec, TaskState, WorkerInfo
 
+log = logging.getLogger("rclaude.store")
+
 _JSON_FIELDS = ("result",)
+
+#: Seconds an operation keeps retrying while the database is unreachable before it fails
+#: with RC-DB-003: longer than a PostgreSQL restart or an RDS reboot/failover.
+RETRY_FOR = 180.0
+#: First pause between tries; it doubles up to ``RETRY_MAX_PAUSE``.
+RETRY_FIRST_PAUSE = 0.1
+RETRY_MAX_PAUSE = 2.0
+#: Seconds a PostgreSQL connection attempt may take (libpq waits forever by default, and
+#: a failover can leave the old address silently dropping packets). A ``connect_timeout``
+#: in the URL wins.
+CONNECT_TIMEOUT = 10
+
+#: SQLSTATEs of a server that is going away or not there yet: class 08 (connection
+#: exception), admin_shutdown, crash_shutdown, cannot_connect_now (starting up or
+#: shutting down).
+_TRANSIENT_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+#: The password of a URL quoted in a message (e.g. one SQLAlchemy cannot parse).
+_URL_PASSWORD = re.compile(r"(://[^/:@\s]*:)[^@\s]*@")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for a database error that says the server is unreachable, restarting or
+    dropped the connection: worth retrying the whole transaction. Constraint
+    violations, programming errors, timeouts and SQLite errors are not."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if not isinstance(exc, DBAPIError):
+        return False
+    # PostgreSQL drivers carry a SQLSTATE (None for a client-side connection failure,
+    # such as "connection refused"); sqlite3 errors have none.
+    if not hasattr(exc.orig, "sqlstate"):
+        return False
+    if exc.connection_invalidated:  # SQLAlchemy's dialect recognised a disconnect
+        return True
+    if not isinstance(exc, (OperationalError, InterfaceError)):
+        return False
+    state = exc.orig.sqlstate
+    return state is None or state.startswith(_TRANSIENT_SQLSTATES)
 
 
 def driver_url(url: str) -> str:
@@ -68,7 +121,12 @@ def make_engine(url: str):
             conn.connection.driver_connection.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    connect_args = {}
+    if "connect_timeout" not in url:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args
+    )
 
 
 class _Writer:
@@ -121,19 +179,32 @@ def _encode(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _holds(row, values: dict[str, Any]) -> bool:
+    """True if ``row`` already holds the encoded ``values``: a retried compare-and-set
+    whose earlier try committed (or someone set the same values)."""
+    m = row._mapping
+    return all(m[k] == v for k, v in values.items())
+
+
 class SqlTaskStore:
     def __init__(self, url: str, *, create: bool = True) -> None:
         from sqlalchemy.exc import SQLAlchemyError
 
         self.url = url
         self._sa_error = SQLAlchemyError
+        self._password: str | None = None
         try:
             self.engine = make_engine(url)
-            if create:
-                S.metadata.create_all(self.engine)
+            self._where = self.engine.url.render_as_string(hide_password=True)
+            self._password = self.engine.url.password
+            if create:  # a worker may open its store in the middle of an outage
+                self._retrying(
+                    lambda _retried: S.metadata.create_all(self.engine),
+                    "create the tables of the task database",
+                )
         except SQLAlchemyError as exc:
             raise BackendError(
-                f"cannot open task database: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}",
+                f"cannot open task database: {self._detail(exc)}",
                 code="RC-DB-001",
                 hint="check the 'database' setting and that the server is reachable",
             ) from None
@@ -176,6 +247,62 @@ class SqlTaskStore:
                     "reason",
                 )
             },
+        )
+
+    def _retrying(self, unit, what: str, *args: Any, retry: bool = True):
+        """``unit(retried)``, one whole transaction, tried again with backoff while the
+        database is unreachable (``is_transient``) for up to ``RETRY_FOR`` seconds, then
+        (or at once, without ``retry``) ``RC-DB-003``. ``retried`` tells a write that an
+        earlier try may have committed. ``what % args`` names the operation.
+
+        A try joined to an enclosing ``atomic()`` block would not be a whole transaction;
+        that happens on SQLite only, whose errors are never transient."""
+        retried = False
+        first = deadline = pause = 0.0
+        while True:
+            try:
+                result = unit(retried)
+            except self._sa_error as exc:
+                if not is_transient(exc):
+                    raise
+                now = time.monotonic()
+                if not retried:
+                    first, pause = now, RETRY_FIRST_PAUSE
+                    deadline = now + (RETRY_FOR if retry else 0.0)
+                if now >= deadline:
+                    raise self._unreachable(exc, what % args, now - first) from None
+                if not retried:
+                    log.warning(
+                        "task database %s unreachable (%s); retrying for up to %gs",
+                        self._where,
+                        self._detail(exc),
+                        RETRY_FOR,
+                    )
+                time.sleep(min(pause, deadline - now))
+                pause = min(pause * 2, RETRY_MAX_PAUSE)
+                retried = True
+                continue
+            if retried:
+                log.info("task database reachable again after %.1fs", time.monotonic() - first)
+            return result
+
+    def _detail(self, exc: Exception) -> str:
+        """The driver's message on one line: no SQL, no parameters, no password."""
+        err = getattr(exc, "orig", None) or exc
+        text = _URL_PASSWORD.sub(r"\1***@", " ".join(str(err).split()))
+        if self._password:
+            text = text.replace(self._password, "***")
+        return f"{type(err).__name__}: {text}"
+
+    def _unreachable(self, exc, what: str, waited: float) -> BackendError:
+        retried = f", still after {waited:.0f}s of retries" if waited >= 1 else ""
+        return BackendError(
+            f"cannot {what}: the task database {self._where} is unreachable "
+            f"({self._detail(exc)}{retried})",
+            code="RC-DB-003",
+            hint="check that PostgreSQL is running and reachable from this host (on RDS: "
+            "the instance status, a failover in progress, the security group); the "
+            "operation is safe to repeat once it is back",
         )
 
     def _tx(self):
@@ -240,21 +367,35 @@ class SqlTaskStore:
     def create(self, task: Task) -> Task:
         row = _encode(task.to_dict() | {"spec": task.spec})
         row["name"] = task.spec.name
-        with self._tx() as c:
-            c.execute(
-                self._insert_task_stmt,
-                {col.name: row[col.name] for col in S.tasks.c if col.name in row},
-            )
+        values = {col.name: row[col.name] for col in S.tasks.c if col.name in row}
+
+        def insert(retried: bool) -> None:
+            with self._tx() as c:
+                # After a lost commit acknowledgement the row is there (ids are random).
+                if retried and c.execute(self._get_stmt, {"_id": task.id}).first() is not None:
+                    return
+                c.execute(self._insert_task_stmt, values)
+
+        self._retrying(insert, "create task %s", task.id)
         return task
 
     def get(self, task_id: str) -> Task:
-        with self._read() as c:
-            row = c.execute(self._get_stmt, {"_id": task_id}).first()
+        def read(_retried: bool):
+            with self._read() as c:
+                return c.execute(self._get_stmt, {"_id": task_id}).first()
+
+        row = self._retrying(read, "read task %s", task_id)
         if row is None:
             raise _task_not_found(task_id)
         return _row_to_task(row)
 
     def resolve(self, ref: str, owner: str | None = None) -> Task:
+        row = self._retrying(lambda _retried: self._resolve(ref, owner), "look up task %s", ref)
+        if row is None:
+            raise _task_not_found(ref)
+        return _row_to_task(row)
+
+    def _resolve(self, ref: str, owner: str | None):
         from sqlalchemy import select
 
         t = S.tasks
@@ -284,9 +425,7 @@ class SqlTaskStore:
                         hint="give more characters of the id",
                     )
                 row = rows[0] if rows else None
-        if row is None:
-            raise _task_not_found(ref)
-        return _row_to_task(row)
+        return row
 
     def _update_stmt(
         self, names: tuple[str, ...], states: tuple[str, ...] | None, returning: bool = True
@@ -312,8 +451,11 @@ class SqlTaskStore:
     def update(
         self, task_id: str, *, expect_states: Iterable[TaskState] | None = None, **fields: Any
     ) -> Task | None:
-        with self._tx() as c:
-            row = self._update(c, task_id, expect_states, fields)
+        def write(retried: bool):
+            with self._tx() as c:
+                return self._update(c, task_id, expect_states, fields, retried)
+
+        row = self._retrying(write, "update task %s", task_id)
         return None if row is None else _row_to_task(row)  # decoded outside the lock
 
     def _execute_update(self, c, task_id, expect_states, fields, *, returning: bool):
@@ -323,10 +465,14 @@ class SqlTaskStore:
         stmt = self._update_stmt(names, states, returning=returning)
         return c.execute(stmt, dict(values, _id=task_id))
 
-    def _update(self, c, task_id, expect_states, fields):
+    def _update(self, c, task_id, expect_states, fields, retried: bool):
         row = self._execute_update(c, task_id, expect_states, fields, returning=True).first()
-        if row is None and c.execute(self._get_stmt, {"_id": task_id}).first() is None:
-            raise _task_not_found(task_id)
+        if row is None:
+            current = c.execute(self._get_stmt, {"_id": task_id}).first()
+            if current is None:
+                raise _task_not_found(task_id)
+            if retried and _holds(current, _encode(fields)):
+                return current  # the earlier try committed: the state moved on by our hand
         return row
 
     def finish(
@@ -339,10 +485,18 @@ class SqlTaskStore:
     ) -> bool:
         """``update`` and ``upsert_attempt`` in one transaction (the worker's last write);
         True if the task was in an expected state and was updated."""
-        with self._tx() as c:
-            res = self._execute_update(c, task_id, expect_states, fields, returning=False)
-            self._upsert_attempt(c, attempt)
-        return res.rowcount == 1
+
+        def write(retried: bool) -> bool:
+            with self._tx() as c:
+                res = self._execute_update(c, task_id, expect_states, fields, returning=False)
+                done = res.rowcount == 1
+                if not done and retried:  # the earlier try may have committed
+                    current = c.execute(self._get_stmt, {"_id": task_id}).first()
+                    done = current is not None and _holds(current, _encode(fields))
+                self._upsert_attempt(c, attempt)
+            return done
+
+        return self._retrying(write, "record the end of task %s", task_id)
 
     def list(
         self,
@@ -357,12 +511,19 @@ class SqlTaskStore:
             q = q.where(t.c.owner == owner)
         if states is not None:
             q = q.where(t.c.state.in_([s.value for s in states]))
-        with self._read() as c:
-            return [_row_to_task(r) for r in c.execute(q)]
+
+        def read(_retried: bool):
+            with self._read() as c:
+                return c.execute(q).all()
+
+        return [_row_to_task(r) for r in self._retrying(read, "list tasks")]
 
     def upsert_attempt(self, attempt: Attempt) -> None:
-        with self._tx() as c:
-            self._upsert_attempt(c, attempt)
+        def write(_retried: bool) -> None:  # an upsert: applying it twice is harmless
+            with self._tx() as c:
+                self._upsert_attempt(c, attempt)
+
+        self._retrying(write, "record attempt %s of task %s", attempt.number, attempt.task_id)
 
     def _upsert_attempt(self, c, attempt: Attempt) -> None:
         values = {f: getattr(attempt, f) for f in Attempt.__dataclass_fields__}
@@ -371,8 +532,13 @@ class SqlTaskStore:
 
     def attempts(self, task_id: str) -> list[Attempt]:
         a = S.attempts
-        with self._read() as c:
-            rows = c.execute(a.select().where(a.c.task_id == task_id).order_by(a.c.number)).all()
+        q = a.select().where(a.c.task_id == task_id).order_by(a.c.number)
+
+        def read(_retried: bool):
+            with self._read() as c:
+                return c.execute(q).all()
+
+        rows = self._retrying(read, "read the attempts of task %s", task_id)
         # The table's columns are the dataclass's fields.
         return [Attempt(**{**r._mapping, "state": TaskState(r.state)}) for r in rows]
 
@@ -382,27 +548,41 @@ class SqlTaskStore:
         values["started_at"] = info.started_at or time.time()
         values["heartbeat_at"] = info.heartbeat_at or time.time()
         values["details"] = json.dumps(info.details)
-        with self._tx() as c:
-            res = c.execute(w.update().where(w.c.id == info.id).values(**values))
-            if res.rowcount == 0:
-                c.execute(w.insert().values(**values))
+
+        def write(_retried: bool) -> None:  # update-or-insert: a retry finds the row
+            with self._tx() as c:
+                res = c.execute(w.update().where(w.c.id == info.id).values(**values))
+                if res.rowcount == 0:
+                    c.execute(w.insert().values(**values))
+
+        self._retrying(write, "register worker %s", info.id)
 
     def heartbeat_worker(self, worker_id: str, *, state: str, busy: int) -> None:
+        """One try, no retry: the caller beats again soon, and its heartbeat thread
+        also extends queue leases, which must not wait for the database."""
         w = S.workers
-        with self._tx() as c:
-            c.execute(
-                w.update()
-                .where(w.c.id == worker_id)
-                .values(state=state, busy=busy, heartbeat_at=time.time())
-            )
+
+        def write(_retried: bool) -> None:
+            with self._tx() as c:
+                c.execute(
+                    w.update()
+                    .where(w.c.id == worker_id)
+                    .values(state=state, busy=busy, heartbeat_at=time.time())
+                )
+
+        self._retrying(write, "record a heartbeat of worker %s", worker_id, retry=False)
 
     def workers(self, backend: str | None = None) -> list[WorkerInfo]:
         w = S.workers
         q = w.select().order_by(w.c.started_at)
         if backend is not None:
             q = q.where(w.c.backend == backend)
-        with self._read() as c:
-            rows = c.execute(q).all()
+
+        def read(_retried: bool):
+            with self._read() as c:
+                return c.execute(q).all()
+
+        rows = self._retrying(read, "list workers")
         return [
             WorkerInfo(**{**r._mapping, "details": json.loads(r.details) if r.details else {}})
             for r in rows
@@ -410,8 +590,12 @@ class SqlTaskStore:
 
     def remove_worker(self, worker_id: str) -> None:
         w = S.workers
-        with self._tx() as c:
-            c.execute(w.delete().where(w.c.id == worker_id))
+
+        def write(_retried: bool) -> None:
+            with self._tx() as c:
+                c.execute(w.delete().where(w.c.id == worker_id))
+
+        self._retrying(write, "remove worker %s", worker_id)
 
     def close(self) -> None:
         for fin in self._writers:

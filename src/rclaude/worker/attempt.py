@@ -4,6 +4,11 @@ Order matters for crash safety: the task record is updated before the FINAL log 
 (so a follower that sees FINAL finds the final state), and the lease is acked last (so
 a crash before it only causes a redelivery, which sees the terminal state and acks).
 Where the platform can, the three writes are one transaction (``Platform.atomic``).
+
+The task store waits out a database outage itself (``sql_store.RETRY_FOR``) while the
+worker's heartbeat keeps the lease. Past that bound (``RC-DB-003``, a ``BackendError``)
+the claim or the final write gives the lease back for redelivery: the attempt did not
+crash, and a task that never ran must not burn its attempts waiting for the database.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rclaude import snapshot
-from rclaude.errors import ConflictError, LeaseLostError, NotFoundError
+from rclaude.errors import BackendError, ConflictError, LeaseLostError, NotFoundError
 from rclaude.model import ACTIVE_STATES, Attempt, Lease, Task, TaskState
 from rclaude.worker.hooks import TaskHooks
 from rclaude.worker.process import Outcome, Process
@@ -74,6 +79,8 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
     number = lease.receive_count
     # One round trip on the hot path: claim the task (compare-and-set) and read it back.
     first_start = {"started_at": now} if number == 1 else {}
+    prev = number - 1 if number > 1 else 0
+    reason = f"worker lost during attempt {prev}; redelivered"
     try:
         updated = p.tasks.update(
             lease.message.task_id,
@@ -83,19 +90,23 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
             worker_id=worker_id,
             **first_start,
         )
+        if updated is not None and prev:
+            p.tasks.upsert_attempt(
+                Attempt(updated.id, prev, TaskState.LOST, reason=reason, finished_at=now)
+            )
     except NotFoundError:
         p.queue.ack(lease)  # the task was deleted: nothing to run
+        return None
+    except BackendError as exc:
+        if exc.code != DB_UNREACHABLE:
+            raise
+        _give_back(p, lease, exc, "could not be claimed")
         return None
     if updated is None:  # already finished or cancelled
         p.queue.ack(lease)
         return None
-    prev = number - 1 if number > 1 else 0
     task = updated
-    if prev and prev < number:
-        reason = f"worker lost during attempt {prev}; redelivered"
-        p.tasks.upsert_attempt(
-            Attempt(task.id, prev, TaskState.LOST, reason=reason, finished_at=now)
-        )
+    if prev:
         try:
             p.log.close(task.id, prev, {"state": TaskState.LOST.value, "reason": reason})
         except ConflictError:
@@ -199,12 +210,38 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
         except ConflictError:
             pass
         return None
-    if outcome.cancelled and not running.stop_requested:
-        outcome.cancelled = p.tasks.get(task.id).cancel_requested
-    final = _finish(p, lease, task, number, worker_id, outcome, result)
+    try:
+        if outcome.cancelled and not running.stop_requested:
+            outcome.cancelled = p.tasks.get(task.id).cancel_requested
+        final = _finish(p, lease, task, number, worker_id, outcome, result)
+    except BackendError as exc:
+        if exc.code != DB_UNREACHABLE:
+            raise
+        # The redelivery acks if the outcome was recorded, and runs the task again if not.
+        _give_back(p, lease, exc, "ran but its outcome may not be recorded")
+        return None
     if task.spec.extra.get("notify"):
         hooks.finished(p.tasks.get(task.id))
     return final
+
+
+#: The task store's code for a database still unreachable after its retries. Only this
+#: error gives the lease back at once: it comes after a long wait, so a redelivery costs
+#: an attempt per wait, not an attempt per millisecond as an immediate error would.
+DB_UNREACHABLE = "RC-DB-003"
+
+
+def _give_back(p, lease: Lease, exc: Exception, what: str) -> None:
+    """Release the lease so the message is visible again at once: the worker did not
+    crash, and another try (here or on another worker) can succeed once the database
+    is back. A release that fails leaves the lease to expire."""
+    log.error(
+        "task %s %s; its lease is released for redelivery: %s", lease.message.task_id, what, exc
+    )
+    try:
+        p.queue.release(lease)
+    except Exception as err:
+        log.warning("could not release the lease of task %s: %s", lease.message.task_id, err)
 
 
 def _finish(

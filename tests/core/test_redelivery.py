@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 
@@ -82,3 +83,47 @@ def test_sigterm_drains_a_running_task(cli):
     wait_for(lambda: json.loads(cli("status", tid, "--json").stdout)["state"] == "succeeded")
     assert cli("logs", tid).stdout == b"begin\nend\n"
     wait_for(lambda: not cli.worker_pids(), timeout=10)
+
+
+def test_a_worker_that_lost_its_lease_stops_its_attempt(cli, tmp_path):
+    """A worker stalls (SIGSTOP) past the visibility timeout; another worker takes the
+    task over as attempt 2. When the first one wakes, its heartbeat finds the lease gone
+    and it kills attempt 1 instead of letting it run on beside attempt 2."""
+    cli.env["RCLAUDE_TASKS__VISIBILITY_TIMEOUT"] = "2"
+    marker = tmp_path / "attempt-1-ran-on"
+    script = (
+        'echo "attempt $RCLAUDE_ATTEMPT started"; '
+        f'if [ "$RCLAUDE_ATTEMPT" = 1 ]; then sleep 23.5; touch {marker}; fi'
+    )
+    tid = cli("run", "-d", "--no-pty", "--", "sh", "-c", script).stdout.decode().strip()
+    wait_for(lambda: b"attempt 1 started" in cli("logs", tid).stdout)
+    (first,) = cli.worker_pids()
+    os.kill(first, signal.SIGSTOP)
+    # The stalled worker still looks alive and busy, so nothing would scale up: start a
+    # second one, which leases the message once its visibility timeout has passed.
+    second = subprocess.Popen(
+        [sys.executable, "-m", "rclaude.worker", "--idle-timeout", "3"],
+        env=cli.env,
+        cwd=cli.project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: b"attempt 2 started" in cli("logs", tid, "--attempt", "2").stdout)
+    finally:
+        os.kill(first, signal.SIGCONT)
+
+    def sleeping() -> bool:
+        # (anchored: a worker forked from the CLI shows the CLI's command line)
+        ps = subprocess.run(["pgrep", "-f", r"^sleep 23\.5$"], capture_output=True)
+        return ps.returncode == 0
+
+    wait_for(lambda: not sleeping(), timeout=15)  # killed well before its 23.5 s
+    second.wait(30)
+    st = wait_for(lambda: (st := cli.json("status", tid, "--json"))["state"] == "succeeded" and st)
+    assert st["state"] == "succeeded" and st["attempt"] == 2
+    lost = [a for a in st["attempts"] if a["number"] == 1]
+    assert lost and lost[0]["state"] == "lost"
+    assert lost[0]["reason"].startswith("lease lost")  # ended by its own worker
+    time.sleep(1)
+    assert not marker.exists()

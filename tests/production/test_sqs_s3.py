@@ -212,3 +212,23 @@ def test_wait_seconds_zero_short_polls_until_the_callers_wait_is_used(aws):
     got = q.receive(1, wait_seconds=5)
     sender.join(10)
     assert [lease.message.task_id for lease in got] == ["late"]
+
+
+def test_a_lease_past_the_12_hour_sqs_limit_is_reported_as_such(aws, monkeypatch):
+    """SQS refuses to keep a message leased for more than 12 h in all. The moto server
+    (in this process) is moved 12 h ahead; the refusal must not read as an ordinary lost
+    lease, so the worker can fail the task once instead of letting it run twice."""
+    import moto.sqs.models as sqs_models
+
+    q = SqsQueue(sqs_config(aws, queue_name="long", wait_seconds=0))
+    q.send(QueueMessage(task_id="long-task", max_attempts=3))
+    lease = q.receive(1, visibility_timeout=30, wait_seconds=2)[0]
+    q.extend(lease, 30)  # an ordinary heartbeat
+    real = sqs_models.unix_time_millis
+    monkeypatch.setattr(
+        sqs_models, "unix_time_millis", lambda *a: real(*a) + (12 * 3600 - 10) * 1000
+    )
+    with pytest.raises(LeaseLostError) as err:
+        q.extend(lease, 30)
+    assert err.value.code == "RC-QUEUE-017" and "12 h" in str(err.value)
+    assert "--timeout" in err.value.hint

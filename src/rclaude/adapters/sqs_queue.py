@@ -356,6 +356,16 @@ class SqsQueue:
                     QueueUrl=self.url, ReceiptHandle=lease.receipt, VisibilityTimeout=vt
                 )
         except BackendError as exc:
+            if "Total VisibilityTimeout" in exc.message:
+                # SQS keeps a message leased for 12 h at most, extensions included.
+                raise LeaseLostError(
+                    f"task {lease.message.task_id} has run as long as SQS lets a message "
+                    f"stay leased ({MAX_VISIBILITY // 3600} h); its message cannot be kept "
+                    "from being delivered again",
+                    code="RC-QUEUE-017",
+                    hint="give such tasks a --timeout under 12 h, split them, or run them "
+                    "on the embedded queue (queue: sqlite), which has no such limit",
+                ) from None
             if awsutil.error_code(exc) in _LOST_CODES:
                 raise self._lost(lease, exc) from None
             raise

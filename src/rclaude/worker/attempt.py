@@ -40,6 +40,9 @@ class Running:
     process: Process | None = None
     stop_requested: bool = False  # cancel: the task ends as cancelled
     released: bool = False  # worker shutdown: the lease was released for redelivery
+    #: The heartbeat could not keep the lease: the message may run elsewhere, so this
+    #: attempt stops (see ``_lease_lost``).
+    lease_lost: LeaseLostError | None = None
 
 
 @functools.cache
@@ -173,7 +176,9 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
                     on_wake=on_wake,
                     timeout=task.spec.timeout,
                     kill_grace=p.config.tasks.kill_grace,
-                    should_stop=lambda: running.stop_requested or running.released,
+                    should_stop=lambda: (
+                        running.stop_requested or running.released or running.lease_lost
+                    ),
                 )
             except BaseException:
                 # The log refused output (e.g. Redis down past redis.bufferBytes): the
@@ -192,26 +197,23 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
         outcome = Outcome(exit_code=None, signal=None, error=f"worker error: {exc}")
     finally:
         _close_workspace(workspace)
-    if running.released:
-        reason = "worker shut down before the task finished; released for redelivery"
-        p.tasks.upsert_attempt(
-            Attempt(
-                task.id,
-                number,
-                TaskState.LOST,
-                worker_id,
-                task.started_at,
-                time.time(),
-                reason=reason,
-            )
+    if running.lease_lost is not None:
+        if running.lease_lost.code != LEASE_AT_LIMIT:
+            _record_lost(p, task, number, worker_id, f"lease lost: {running.lease_lost.message}")
+            return None
+        # The lease cannot be extended any more but is still held: end the task once,
+        # loudly, rather than let its message be delivered again while it runs.
+        outcome = Outcome(
+            exit_code=None,
+            signal=None,
+            error=f"{running.lease_lost.message} ({LEASE_AT_LIMIT}); {running.lease_lost.hint}",
         )
-        try:
-            p.log.close(task.id, number, {"state": TaskState.LOST.value, "reason": reason})
-        except ConflictError:
-            pass
+    elif running.released:
+        reason = "worker shut down before the task finished; released for redelivery"
+        _record_lost(p, task, number, worker_id, reason)
         return None
     try:
-        if outcome.cancelled and not running.stop_requested:
+        if outcome.cancelled and not running.stop_requested and running.lease_lost is None:
             outcome.cancelled = p.tasks.get(task.id).cancel_requested
         final = _finish(p, lease, task, number, worker_id, outcome, result)
     except BackendError as exc:
@@ -223,6 +225,24 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
     if task.spec.extra.get("notify"):
         hooks.finished(p.tasks.get(task.id))
     return final
+
+
+#: The queue's code for a lease at the longest the queue allows (SQS: 12 h in all).
+LEASE_AT_LIMIT = "RC-QUEUE-017"
+
+
+def _record_lost(p, task: Task, number: int, worker_id: str, reason: str) -> None:
+    """This attempt ends without an outcome: recorded as lost, its log closed; the task's
+    message (released, or no longer this worker's) runs it again."""
+    p.tasks.upsert_attempt(
+        Attempt(
+            task.id, number, TaskState.LOST, worker_id, task.started_at, time.time(), reason=reason
+        )
+    )
+    try:
+        p.log.close(task.id, number, {"state": TaskState.LOST.value, "reason": reason})
+    except ConflictError:
+        pass
 
 
 #: The task store's code for a database still unreachable after its retries. Only this

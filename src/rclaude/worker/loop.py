@@ -8,6 +8,8 @@
   empty with ``burst``.
 - SIGTERM drains: no new leases; running tasks finish within ``drain_timeout``, after
   which they are stopped and their leases released for redelivery.
+- A lease the heartbeat cannot extend (lost, or at the queue's limit: 12 h on SQS) stops
+  its task: it must not run beside a redelivery of its message.
 - A queue service that fails (``BackendError``) or dead-letter reaping that fails is
   logged and retried; neither ends the worker (an unreachable queue looks like an empty
   one, so the idle timeout still applies).
@@ -126,10 +128,15 @@ class Worker:
             with self._lock:
                 held = list(self.running.values())
             for r in held:
+                if r.lease_lost is not None:
+                    continue
                 try:
                     r.lease = self.p.queue.extend(r.lease, self.visibility)
-                except LeaseLostError:
-                    log.warning("lost the lease of %s", r.lease.message.task_id)
+                except LeaseLostError as exc:
+                    # The message may be delivered again (or already was): this attempt
+                    # stops rather than run beside the next one.
+                    log.error("task %s: %s; stopping it", r.lease.message.task_id, exc)
+                    r.lease_lost = exc
                 except Exception as exc:  # a transient backend error: retry next beat
                     log.warning("could not extend lease: %s", exc)
             try:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from rclaude.adapters import sql_store
+from rclaude.adapters import sql_retry
 from rclaude.adapters.sql_store import SqlTaskStore
 from rclaude.config.schema import Config
 from rclaude.errors import BackendError
@@ -129,7 +129,7 @@ def test_a_task_submitted_before_a_restart_runs_once_postgres_is_back(
 
 
 def test_an_outage_past_the_bound_fails_with_rc_db_003(pg, db, monkeypatch, caplog):
-    monkeypatch.setattr(sql_store, "RETRY_FOR", 1.5)
+    monkeypatch.setattr(sql_retry, "RETRY_FOR", 1.5)
     store = SqlTaskStore(db)
     try:
         task = queued_task("true")
@@ -166,7 +166,7 @@ def test_an_outage_past_the_bound_fails_with_rc_db_003(pg, db, monkeypatch, capl
 def test_a_claim_past_the_bound_gives_the_lease_back_at_once(
     pg, db, aws, tmp_path, monkeypatch, caplog
 ):
-    monkeypatch.setattr(sql_store, "RETRY_FOR", 1.0)
+    monkeypatch.setattr(sql_retry, "RETRY_FOR", 1.0)
     cfg = config(aws, db, tmp_path, visibility=30)
     with Platform(cfg) as p:
         task = p.service.submit(TaskSpec(command=("echo", "x"), pty=False), reconcile=False)

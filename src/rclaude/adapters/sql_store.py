@@ -9,8 +9,8 @@ store's one transaction.
 
 While the database is unreachable (a PostgreSQL restart, an RDS reboot or Multi-AZ
 failover: one to two minutes), every operation is retried with backoff for up to
-``RETRY_FOR`` seconds, then fails with ``RC-DB-003``. Only connection failures are
-retried (see ``is_transient``), never constraint violations or bugs. Each try is one
+``sql_retry.RETRY_FOR`` seconds, then fails with ``RC-DB-003``. Only connection failures
+are retried (``sql_retry.is_transient``), never constraint violations or bugs. Each try is one
 whole transaction, and a write whose commit may have landed though its acknowledgement
 was lost is re-checked on the next try instead of being applied twice: an insert that
 finds its row, or a compare-and-set that finds the values it was setting, counts as
@@ -21,8 +21,6 @@ locked file waits in ``busy_timeout``).
 from __future__ import annotations
 
 import json
-import logging
-import re
 import threading
 import time
 import weakref
@@ -31,51 +29,16 @@ from contextlib import contextmanager
 from typing import Any
 
 from rclaude.adapters import sql_schema as S
+from rclaude.adapters.sql_retry import Retrying, detail
 from rclaude.errors import BackendError, ConflictError, NotFoundError
 from rclaude.model import Attempt, Task, TaskSpec, TaskState, WorkerInfo
 
-log = logging.getLogger("rclaude.store")
-
 _JSON_FIELDS = ("result",)
 
-#: Seconds an operation keeps retrying while the database is unreachable before it fails
-#: with RC-DB-003: longer than a PostgreSQL restart or an RDS reboot/failover.
-RETRY_FOR = 180.0
-#: First pause between tries; it doubles up to ``RETRY_MAX_PAUSE``.
-RETRY_FIRST_PAUSE = 0.1
-RETRY_MAX_PAUSE = 2.0
 #: Seconds a PostgreSQL connection attempt may take (libpq waits forever by default, and
 #: a failover can leave the old address silently dropping packets). A ``connect_timeout``
 #: in the URL wins.
 CONNECT_TIMEOUT = 10
-
-#: SQLSTATEs of a server that is going away or not there yet: class 08 (connection
-#: exception), admin_shutdown, crash_shutdown, cannot_connect_now (starting up or
-#: shutting down).
-_TRANSIENT_SQLSTATES = ("08", "57P01", "57P02", "57P03")
-
-#: The password of a URL quoted in a message (e.g. one SQLAlchemy cannot parse).
-_URL_PASSWORD = re.compile(r"(://[^/:@\s]*:)[^@\s]*@")
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True for a database error that says the server is unreachable, restarting or
-    dropped the connection: worth retrying the whole transaction. Constraint
-    violations, programming errors, timeouts and SQLite errors are not."""
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
-    if not isinstance(exc, DBAPIError):
-        return False
-    # PostgreSQL drivers carry a SQLSTATE (None for a client-side connection failure,
-    # such as "connection refused"); sqlite3 errors have none.
-    if not hasattr(exc.orig, "sqlstate"):
-        return False
-    if exc.connection_invalidated:  # SQLAlchemy's dialect recognised a disconnect
-        return True
-    if not isinstance(exc, (OperationalError, InterfaceError)):
-        return False
-    state = exc.orig.sqlstate
-    return state is None or state.startswith(_TRANSIENT_SQLSTATES)
 
 
 def driver_url(url: str) -> str:
@@ -191,12 +154,13 @@ class SqlTaskStore:
         from sqlalchemy.exc import SQLAlchemyError
 
         self.url = url
-        self._sa_error = SQLAlchemyError
-        self._password: str | None = None
+        password: str | None = None
         try:
             self.engine = make_engine(url)
-            self._where = self.engine.url.render_as_string(hide_password=True)
-            self._password = self.engine.url.password
+            password = self.engine.url.password
+            self._retrying = Retrying(
+                self.engine.url.render_as_string(hide_password=True), password
+            )
             if create:  # a worker may open its store in the middle of an outage
                 self._retrying(
                     lambda _retried: S.metadata.create_all(self.engine),
@@ -204,7 +168,7 @@ class SqlTaskStore:
                 )
         except SQLAlchemyError as exc:
             raise BackendError(
-                f"cannot open task database: {self._detail(exc)}",
+                f"cannot open task database: {detail(exc, password)}",
                 code="RC-DB-001",
                 hint="check the 'database' setting and that the server is reachable",
             ) from None
@@ -247,62 +211,6 @@ class SqlTaskStore:
                     "reason",
                 )
             },
-        )
-
-    def _retrying(self, unit, what: str, *args: Any, retry: bool = True):
-        """``unit(retried)``, one whole transaction, tried again with backoff while the
-        database is unreachable (``is_transient``) for up to ``RETRY_FOR`` seconds, then
-        (or at once, without ``retry``) ``RC-DB-003``. ``retried`` tells a write that an
-        earlier try may have committed. ``what % args`` names the operation.
-
-        A try joined to an enclosing ``atomic()`` block would not be a whole transaction;
-        that happens on SQLite only, whose errors are never transient."""
-        retried = False
-        first = deadline = pause = 0.0
-        while True:
-            try:
-                result = unit(retried)
-            except self._sa_error as exc:
-                if not is_transient(exc):
-                    raise
-                now = time.monotonic()
-                if not retried:
-                    first, pause = now, RETRY_FIRST_PAUSE
-                    deadline = now + (RETRY_FOR if retry else 0.0)
-                if now >= deadline:
-                    raise self._unreachable(exc, what % args, now - first) from None
-                if not retried:
-                    log.warning(
-                        "task database %s unreachable (%s); retrying for up to %gs",
-                        self._where,
-                        self._detail(exc),
-                        RETRY_FOR,
-                    )
-                time.sleep(min(pause, deadline - now))
-                pause = min(pause * 2, RETRY_MAX_PAUSE)
-                retried = True
-                continue
-            if retried:
-                log.info("task database reachable again after %.1fs", time.monotonic() - first)
-            return result
-
-    def _detail(self, exc: Exception) -> str:
-        """The driver's message on one line: no SQL, no parameters, no password."""
-        err = getattr(exc, "orig", None) or exc
-        text = _URL_PASSWORD.sub(r"\1***@", " ".join(str(err).split()))
-        if self._password:
-            text = text.replace(self._password, "***")
-        return f"{type(err).__name__}: {text}"
-
-    def _unreachable(self, exc, what: str, waited: float) -> BackendError:
-        retried = f", still after {waited:.0f}s of retries" if waited >= 1 else ""
-        return BackendError(
-            f"cannot {what}: the task database {self._where} is unreachable "
-            f"({self._detail(exc)}{retried})",
-            code="RC-DB-003",
-            hint="check that PostgreSQL is running and reachable from this host (on RDS: "
-            "the instance status, a failover in progress, the security group); the "
-            "operation is safe to repeat once it is back",
         )
 
     def _tx(self):

@@ -5,7 +5,7 @@ Order matters for crash safety: the task record is updated before the FINAL log 
 a crash before it only causes a redelivery, which sees the terminal state and acks).
 Where the platform can, the three writes are one transaction (``Platform.atomic``).
 
-The task store waits out a database outage itself (``sql_store.RETRY_FOR``) while the
+The task store waits out a database outage itself (``sql_retry.RETRY_FOR``) while the
 worker's heartbeat keeps the lease. Past that bound (``RC-DB-003``, a ``BackendError``)
 the claim or the final write gives the lease back for redelivery: the attempt did not
 crash, and a task that never ran must not burn its attempts waiting for the database.

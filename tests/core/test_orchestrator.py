@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from rclaude.config.schema import Config
 from rclaude.model import TaskSpec, TaskState
 from rclaude.platform import Platform
-
-
-def wait_for(pred, timeout=30.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
+from tests.support.waiting import wait_for
 
 
 def test_burst_scales_up_to_max_then_idle_workers_are_stopped(tmp_path, monkeypatch):

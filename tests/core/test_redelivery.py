@@ -9,15 +9,7 @@ import subprocess
 import sys
 import time
 
-
-def wait_for(pred, timeout=30.0, step=0.1):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = pred()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("condition not met in time")
+from tests.support.waiting import wait_for
 
 
 def test_kill_9_worker_leads_to_attempt_2_and_correct_final_state(cli):

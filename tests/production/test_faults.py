@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ import pytest
 from rclaude.model import TaskSpec, TaskState
 from rclaude.platform import Platform
 from tests.production.support import config_of, prod_env, rclaude, stop_workers
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -26,16 +26,6 @@ def db(postgres_srv):
     url = postgres_srv.create_database("fault")
     yield url
     stop_workers(url)
-
-
-def wait_for(predicate, timeout: float, what: str):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def start_worker(env, *args: str) -> subprocess.Popen:

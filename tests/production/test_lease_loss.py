@@ -16,6 +16,7 @@ from rclaude.config.schema import Config
 from rclaude.model import QueueMessage, Task, TaskSpec, TaskState, new_id
 from rclaude.platform import Platform
 from rclaude.worker.loop import Worker
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -32,16 +33,6 @@ def config(aws: str, tmp_path) -> Config:
             "tasks": {"visibility_timeout": VISIBILITY, "max_attempts": 3},
         }
     )
-
-
-def wait_for(predicate, timeout: float, what: str):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def start_long_task(p: Platform) -> tuple[Task, Worker, threading.Thread]:

@@ -23,6 +23,7 @@ from rclaude.platform import Platform
 from rclaude.worker.attempt import Running, run_attempt
 from rclaude.worker.loop import Worker
 from tests.support.postgres_server import postgres_bindir, postgres_server
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -75,16 +76,6 @@ def queued_task(*command: str) -> Task:
         created_at=now,
         queued_at=now,
     )
-
-
-def wait_for(predicate, timeout: float, what: str):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_a_task_submitted_before_a_restart_runs_once_postgres_is_back(

@@ -15,16 +15,14 @@ newer reaper (``RC-QUEUE-016``), as on SQS.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 
+from rclaude.adapters import poison
 from rclaude.adapters.sqlite_db import SqliteDB
 from rclaude.doorbell import Doorbells
 from rclaude.errors import LeaseLostError, ValidationError
 from rclaude.model import Lease, QueueMessage
-
-log = logging.getLogger("rclaude.queue")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue_messages (
@@ -49,8 +47,6 @@ CREATE TABLE IF NOT EXISTS queue_dead_letters (
 """
 
 TOPIC = "q"
-#: How many newer-version dead letters' ids are remembered (each is reported once).
-REPORTED_MEMORY = 10_000
 
 
 class SqliteQueue:
@@ -58,7 +54,7 @@ class SqliteQueue:
         self.db = db
         self.bells = bells
         self.name = name
-        self._reported: dict[str, None] = {}
+        self._newer = poison.NewerDeadLetters()
         db.create_schema(SCHEMA)
         self._add_lease_columns()
 
@@ -137,15 +133,12 @@ class SqliteQueue:
                 except ValidationError as exc:
                     self._dead_letter(c, mid, body, count, now)
                     moved += 1
-                    log.error(
-                        "%s",
-                        ValidationError(
-                            f"queue message {mid} in {self.db.path} cannot be decoded "
-                            f"({exc.code}: {exc.message}); moved it to the dead letters; "
-                            f"body: {QueueMessage.excerpt(body)}",
-                            code="RC-QUEUE-014",
-                            hint=exc.hint or "only rclaude should write to this database",
-                        ),
+                    poison.set_aside(
+                        f"queue message {mid} in {self.db.path}",
+                        exc,
+                        body,
+                        "moved it to the dead letters",
+                        "only rclaude should write to this database",
                     )
                     continue
                 receipt = os.urandom(12).hex()
@@ -229,31 +222,17 @@ class SqliteQueue:
         where = f"dead letter {mid} in {self.db.path}"
         if exc.code == "RC-QUEUE-004":  # a newer rclaude can reap it: leave it leased
             c.execute("UPDATE queue_dead_letters SET visible_at=? WHERE id=?", (deadline, mid))
-            if mid in self._reported:
-                return
-            if len(self._reported) >= REPORTED_MEMORY:
-                self._reported.pop(next(iter(self._reported)))
-            self._reported[mid] = None
-            log.warning(
-                "%s",
-                ValidationError(
-                    f"{where} has a newer schema ({exc.message}); left it for a newer "
-                    f"reaper; body: {QueueMessage.excerpt(body)}",
-                    code="RC-QUEUE-016",
-                    hint="upgrade rclaude everywhere this database is used",
-                ),
+            self._newer.report(
+                mid, where, exc, body, "upgrade rclaude everywhere this database is used"
             )
             return
         c.execute("DELETE FROM queue_dead_letters WHERE id=?", (mid,))
-        log.error(
-            "%s",
-            ValidationError(
-                f"{where} cannot be decoded ({exc.code}: {exc.message}); deleted it "
-                f"(no reaper can ever read it); body: {QueueMessage.excerpt(body)}",
-                code="RC-QUEUE-015",
-                hint="only rclaude should write to this database; if the body names a "
-                "task, end it with 'rclaude stop <task>'",
-            ),
+        poison.dropped(
+            where,
+            exc,
+            body,
+            "deleted it (no reaper can ever read it)",
+            "only rclaude should write to this database",
         )
 
     def ack_dead_letter(self, lease: Lease) -> None:

@@ -49,6 +49,7 @@ import time
 from collections import OrderedDict
 
 from rclaude import awsutil
+from rclaude.adapters import poison
 from rclaude.errors import BackendError, ConfigError, LeaseLostError, ValidationError, Where
 from rclaude.model import Lease, QueueMessage
 
@@ -108,8 +109,7 @@ class SqsQueue:
         self._lock = threading.Lock()
         # message id -> (newest receipt, lease deadline) of what this process received
         self._receipts: OrderedDict[str, tuple[str, float]] = OrderedDict()
-        # SQS message ids of newer-version dead letters already reported by this process
-        self._reported: OrderedDict[str, None] = OrderedDict()
+        self._newer = poison.NewerDeadLetters()
 
     # -- plumbing ---------------------------------------------------------------
     @property
@@ -317,22 +317,14 @@ class SqsQueue:
     def _set_aside(self, raw: dict, exc: ValidationError) -> None:
         """Move an undecodable task message to the DLQ, and say so once."""
         moved = self._dead_letter(raw)
-        log.error(
-            "%s",
-            ValidationError(
-                f"SQS message {raw.get('MessageId')} on {self.url} cannot be decoded "
-                f"({exc.code}: {exc.message}); "
-                + (
-                    f"moved it to the dead-letter queue {self._dlq_url}"
-                    if moved
-                    else "it could not be moved to the dead-letter queue and will be "
-                    "delivered again"
-                )
-                + f"; body: {QueueMessage.excerpt(raw['Body'])}",
-                code="RC-QUEUE-014",
-                hint=exc.hint
-                or "only rclaude should send to this queue; check what else writes to it",
-            ),
+        poison.set_aside(
+            f"SQS message {raw.get('MessageId')} on {self.url}",
+            exc,
+            raw["Body"],
+            f"moved it to the dead-letter queue {self._dlq_url}"
+            if moved
+            else "it could not be moved to the dead-letter queue and will be delivered again",
+            "only rclaude should send to this queue; check what else writes to it",
         )
 
     def _dead_letter(self, raw: dict) -> bool:
@@ -462,20 +454,12 @@ class SqsQueue:
     def _undecodable_dead_letter(self, raw: dict, exc: ValidationError) -> None:
         where = f"SQS dead letter {raw.get('MessageId')} in {self._dlq_url}"
         if exc.code == "RC-QUEUE-004":  # a newer rclaude can reap it: leave it leased
-            with self._lock:
-                if raw.get("MessageId") in self._reported:
-                    return
-                self._reported[raw.get("MessageId")] = None
-                while len(self._reported) > RECEIPT_MEMORY:
-                    self._reported.popitem(last=False)
-            log.warning(
-                "%s",
-                ValidationError(
-                    f"{where} has a newer schema ({exc.message}); left it for a newer "
-                    f"reaper; body: {QueueMessage.excerpt(raw['Body'])}",
-                    code="RC-QUEUE-016",
-                    hint="upgrade rclaude on every worker and orchestrator",
-                ),
+            self._newer.report(
+                str(raw.get("MessageId")),
+                where,
+                exc,
+                raw["Body"],
+                "upgrade rclaude on every worker and orchestrator",
             )
             return
         try:
@@ -486,16 +470,7 @@ class SqsQueue:
             done = "deleted it (no reaper can ever read it)"
         except BackendError as other:
             done = f"could not delete it ({other.message}); it will be retried"
-        log.error(
-            "%s",
-            ValidationError(
-                f"{where} cannot be decoded ({exc.code}: {exc.message}); {done}; "
-                f"body: {QueueMessage.excerpt(raw['Body'])}",
-                code="RC-QUEUE-015",
-                hint="only rclaude should write to these queues; if the body names a task, "
-                "end it with 'rclaude stop <task>'",
-            ),
-        )
+        poison.dropped(where, exc, raw["Body"], done, "only rclaude should write to these queues")
 
     def ack_dead_letter(self, lease: Lease) -> None:
         try:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.waiting import wait_for  # noqa: F401  (the server tests' import)
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -154,16 +156,6 @@ class Server:
     def token_client(self, email: str) -> tuple[httpx.Client, str]:
         token = self.api_token(email)
         return httpx.Client(base_url=self.url, headers={"authorization": f"Bearer {token}"}), token
-
-
-def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
 
 
 def ws_url(server: Server, task_id: str, **params) -> str:

@@ -31,8 +31,8 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support
 from _common import emit
-from _distributed import ROOT  # noqa: F401  (puts the repo root on sys.path for tests.support)
 from output_throughput import MB, bare_pty, make_source
 
 SINK = """

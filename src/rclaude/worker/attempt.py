@@ -213,7 +213,7 @@ def run_attempt(platform, lease: Lease, worker_id: str, running: Running) -> Tas
         _record_lost(p, task, number, worker_id, reason)
         return None
     try:
-        if outcome.cancelled and not running.stop_requested and running.lease_lost is None:
+        if outcome.cancelled and not running.stop_requested:
             outcome.cancelled = p.tasks.get(task.id).cancel_requested
         final = _finish(p, lease, task, number, worker_id, outcome, result)
     except BackendError as exc:
